@@ -1,0 +1,206 @@
+#include "acred_build.h"
+#include "http.h"
+#include "proto.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int acred_http_init(struct acred_http *h, const struct acred_config *cfg)
+{
+    h->cfg = cfg;
+    h->curl = curl_easy_init();
+    return h->curl ? 0 : -1;
+}
+
+void acred_http_cleanup(struct acred_http *h)
+{
+    if (h->curl)
+        curl_easy_cleanup(h->curl);
+    h->curl = NULL;
+}
+
+void acred_http_resp_free(struct acred_http_resp *r)
+{
+    if (r->body) {
+        acred_wipe(r->body, r->len);
+        free(r->body);
+    }
+    memset(r, 0, sizeof(*r));
+}
+
+const char *acred_url_host(const char *url, char *out, size_t outlen)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    size_t n = strcspn(p, "/?#");
+    snprintf(out, outlen, "%.*s", (int)n, p);
+    return out;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct acred_http_resp *r = userp;
+    size_t n = size * nmemb;
+    if (r->len + n > ACRED_HTTP_MAX_BODY)
+        return 0; /* libcurl fails the transfer with CURLE_WRITE_ERROR */
+    char *grown = malloc(r->len + n + 1);
+    if (grown == NULL)
+        return 0;
+    if (r->body) {
+        memcpy(grown, r->body, r->len);
+        acred_wipe(r->body, r->len);
+        free(r->body);
+    }
+    memcpy(grown + r->len, data, n);
+    r->body = grown;
+    r->len += n;
+    r->body[r->len] = '\0';
+    return n;
+}
+
+/* keep one header's value, printable ASCII only */
+static void keep_header(const char *line, size_t n, const char *name, char *out, size_t outlen)
+{
+    size_t k = strlen(name);
+    if (n <= k || strncasecmp(line, name, k) != 0)
+        return;
+    line += k;
+    n -= k;
+    while (n > 0 && (*line == ' ' || *line == '\t')) {
+        line++;
+        n--;
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < outlen; i++)
+        if (line[i] > 0x20 && line[i] < 0x7f)
+            out[o++] = line[i];
+        else if (line[i] == ' ' && o > 0)
+            out[o++] = ' ';
+    while (o > 0 && out[o - 1] == ' ')
+        o--;
+    out[o] = '\0';
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct acred_http_resp *r = userp;
+    size_t n = size * nmemb;
+    keep_header(data, n, "x-acs-request-id:", r->request_id, sizeof(r->request_id));
+    keep_header(data, n, "date:", r->date, sizeof(r->date));
+    return n;
+}
+
+static enum acred_reason transfer_error(CURLcode c, const char *url, char *msg, size_t msglen)
+{
+    char host[256];
+    acred_url_host(url, host, sizeof(host));
+    switch (c) {
+    case CURLE_OPERATION_TIMEDOUT:
+        snprintf(msg, msglen, "%s did not answer in time", host);
+        return ACRED_R_TIMEOUT;
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+        snprintf(msg, msglen, "the TLS certificate of %s could not be verified", host);
+        return ACRED_R_TLS_ERROR;
+    case CURLE_WRITE_ERROR:
+    case CURLE_FILESIZE_EXCEEDED:
+    case CURLE_BAD_CONTENT_ENCODING:
+        snprintf(msg, msglen, "%s sent an answer that is too large or broken", host);
+        return ACRED_R_IDP_BAD_RESPONSE;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        snprintf(msg, msglen, "%s is not an https URL this host may use", host);
+        return ACRED_R_CONFIG_ERROR;
+    default:
+        snprintf(msg, msglen, "%s cannot be reached (%s)", host, curl_easy_strerror(c));
+        return ACRED_R_IDP_UNAVAILABLE;
+    }
+}
+
+/* zero and free a header list: one of its lines holds the bearer token */
+static void free_headers(struct curl_slist *list)
+{
+    for (struct curl_slist *l = list; l; l = l->next)
+        acred_wipe(l->data, strlen(l->data));
+    curl_slist_free_all(list);
+}
+
+static enum acred_reason perform(struct acred_http *h, const char *url, struct curl_slist *hdrs,
+                                 struct acred_http_resp *r, char *msg, size_t msglen)
+{
+    CURL *c = h->curl;
+    const struct acred_config *cfg = h->cfg;
+    memset(r, 0, sizeof(*r));
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (cfg->ca_file && cfg->ca_file[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, cfg->ca_file);
+    curl_easy_setopt(c, CURLOPT_PROXY, cfg->proxy ? cfg->proxy : "");
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, cfg->timeout);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, cfg->timeout);
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ACRED_HTTP_MAX_BODY);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    if (rc != CURLE_OK) {
+        acred_http_resp_free(r);
+        return transfer_error(rc, url, msg, msglen);
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    if (r->body == NULL && (r->body = calloc(1, 1)) == NULL)
+        return ACRED_R_HELPER_ERROR;
+    return ACRED_OK;
+}
+
+enum acred_reason acred_http_get(struct acred_http *h, const char *url, const char *bearer,
+                                 const char *const *headers, struct acred_http_resp *r,
+                                 char *msg, size_t msglen)
+{
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: application/json");
+    for (size_t i = 0; headers && headers[i]; i++)
+        hdrs = curl_slist_append(hdrs, headers[i]);
+    if (bearer) {
+        size_t n = strlen(bearer) + sizeof("Authorization: Bearer ");
+        char *line = malloc(n);
+        if (line) {
+            snprintf(line, n, "Authorization: Bearer %s", bearer);
+            hdrs = curl_slist_append(hdrs, line);
+            acred_wipe(line, n);
+            free(line);
+        }
+    }
+    curl_easy_setopt(h->curl, CURLOPT_HTTPGET, 1L);
+    enum acred_reason reason = perform(h, url, hdrs, r, msg, msglen);
+    free_headers(hdrs);
+    return reason;
+}
+
+enum acred_reason acred_http_post_form(struct acred_http *h, const char *url, const char *form,
+                                       struct acred_http_resp *r, char *msg, size_t msglen)
+{
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: application/json");
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/x-www-form-urlencoded");
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, form);
+    enum acred_reason reason = perform(h, url, hdrs, r, msg, msglen);
+    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
+    free_headers(hdrs);
+    return reason;
+}
