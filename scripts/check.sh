@@ -6,11 +6,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 scripts/deps.sh || exit 1
-build=$top/build
+build=${ACRED_BUILD_DIR:-$top/build}   # ACRED_BUILD_DIR: build elsewhere
 ./autogen.sh >/dev/null 2>&1 || { echo "autogen.sh failed"; exit 1; }
 mkdir -p "$build"
 cd "$build"
-../configure --enable-werror -q || { echo "configure failed"; exit 1; }
+"$top/configure" --enable-werror -q || { echo "configure failed"; exit 1; }
 make -j"$(nproc)" >/dev/null || { make 2>&1 | tail -n 40; echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 make -j"$(nproc)" check >/dev/null 2>&1
 # the per-test logs (TAP) tell what ran; show every failure and skip
