@@ -16,24 +16,32 @@
  * bytes, LF included; a longer one, an unknown keyword or a bad escape is a protocol error
  * and ends the exchange (the module then kills the helper and denies).
  *
- * 1. The module sends the request, in this order, and ends it with `go`:
- *        hello    ACRED_PROTO_VERSION
- *        conf     path of the configuration file
- *        op       auth
- *        user     PAM_USER as it stands in pam_sm_authenticate
- *        service  PAM_SERVICE
- *        rhost    PAM_RHOST (may be empty)
- *        tty      PAM_TTY (may be empty)
- *        ruser    PAM_RUSER (may be empty)
+ * 1. The module sends the request: `hello ACRED_PROTO_VERSION` first, then these records in
+ *    any order, each at most once, and `go` (empty value) last:
+ *        conf     path of the configuration file (always)
+ *        op       auth | session-open | session-close (always)
+ *        user     PAM_USER as it stands (always; auth: the user to authenticate)
+ *        service, rhost, tty, ruser: the PAM items (may be empty)
  *        debug    0 or 1
- *        go       (empty value)
+ *        owner    session ops: whose credentials these are (the user who authenticated; for a
+ *                 session without authentication, such as sudo within its timestamp, PAM_RUSER)
+ *        session  session ops: ACRED_SESSION of the PAM environment, empty when there is none
+ *        pid      session ops: the host process, so the helper can track open sessions
+ *    op auth: authenticate user (prompts, token, role, credentials).
+ *    op session-open with a session: register it. Without one: the owner's cached credentials
+ *    for this session, when valid and when user (the target) is the owner or root.
+ *    op session-close: unregister the session; the owner's files go with their last session.
  *
  * 2. The helper answers with records until `result`:
+ *        format   kv | json: how the audit lines are written ([audit] format); sent first, once
+ *                 the configuration is read (until then, and without it, kv)
  *        bound    N: seconds of its own work it may still need from now (the module caps it
  *                 at ACRED_BOUND_MAX; until it comes, ACRED_BOUND_START applies). Time spent in
  *                 the PAM conversation does not count against the bound.
  *        prompt-off TEXT / prompt-on TEXT: ask the person (echo off / on); the module answers
- *                 `answer TEXT`, or `conv-error` when the conversation failed.
+ *                 `answer TEXT`, or `conv-error` when the conversation failed. An answer of
+ *                 more than ACRED_ANSWER_MAX bytes is cut to that length (it fits a record
+ *                 whatever it holds), and the helper refuses any answer over 16 KiB.
  *        info TEXT / error TEXT: show a message (PAM_TEXT_INFO / PAM_ERROR_MSG).
  *        env NAME=VALUE: a variable for the session. The module exports it only when NAME is
  *                 in its compiled-in list, VALUE has no control character, and the result is
@@ -51,6 +59,8 @@
 
 #define ACRED_PROTO_VERSION "1"
 #define ACRED_PROTO_MAX_RECORD 65536
+/* bytes of one answer the module forwards: one more than a token may have (16 KiB) */
+#define ACRED_ANSWER_MAX 16385
 
 /* seconds the module grants before the helper has declared its bound */
 #define ACRED_BOUND_START 15
@@ -60,6 +70,6 @@
 /* the audit fields that the helper may set, in the order the audit line carries them */
 #define ACRED_AUDIT_HELPER_KEYS \
     "method", "sub", "jti", "role", "access_key_id", "expiration", "reason", "idp_code", \
-    "request_id", "session"
+    "request_id", "edas_code", "dsw_code", "session"
 
 #endif

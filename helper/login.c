@@ -10,6 +10,9 @@
 #include "reason.h"
 #include "role.h"
 #include "secret.h"
+#include "cache.h"
+#include "cloud.h"
+#include "device.h"
 
 #include <ctype.h>
 #include <pwd.h>
@@ -18,9 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct request {
-    char *conf, *user, *service, *rhost, *tty, *ruser;
+    char *conf, *op, *user, *service, *rhost, *tty, *ruser, *owner, *session, *pid;
     int debug;
 };
 
@@ -32,14 +36,19 @@ struct login {
     struct acred_http http;
     struct acred_oidc oidc;
     int discovered;
+    enum acred_reason idp_failed; /* how discovery or the JWKS failed: not asked again */
     char *token; /* secret */
     size_t token_len;
+    char *refresh_token; /* secret: from a device-code login, when the IdP gave one */
     struct acred_jwt jwt;
     json_object *userinfo;
     json_object *claims; /* jwt.claims or userinfo */
     const struct acred_role *role;
+    const char *role_id; /* the cloudAccountRoleExternalId in use */
     struct acred_sts sts;
+    int cache_hit;
     struct acred_idp_error idp;
+    struct acred_cloud cloud; /* EDAS and PAI-DSW tokens, with [edas] / [dsw] */
     const char *method;
     char session[17];
     char msg[512]; /* one plain sentence for the person about the failure */
@@ -98,37 +107,47 @@ static char *ask(struct login *l, const char *kind, const char *prompt)
 
 /* ---- the request ----------------------------------------------------------------------- */
 
+/* the request: `hello`, then keyed records in any order (each at most once), then `go` */
 static int read_request(struct login *l)
 {
-    static const char *const order[] = {"hello", "conf", "op", "user", "service", "rhost",
-                                        "tty", "ruser", "debug", "go"};
-    char **slots[] = {NULL, &l->req.conf, NULL, &l->req.user, &l->req.service,
-                      &l->req.rhost, &l->req.tty, &l->req.ruser, NULL, NULL};
-    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-        const char *kw, *value;
-        if (acred_read_record(l->rd, -1, &kw, &value) != ACRED_READ_RECORD ||
-            strcmp(kw, order[i]) != 0)
+    static const char *const keys[] = {"conf", "op", "user", "service", "rhost", "tty",
+                                       "ruser", "owner", "session", "pid", "debug"};
+    char **slots[] = {&l->req.conf, &l->req.op, &l->req.user, &l->req.service, &l->req.rhost,
+                      &l->req.tty, &l->req.ruser, &l->req.owner, &l->req.session, &l->req.pid,
+                      NULL};
+    const char *kw, *value;
+    if (acred_read_record(l->rd, -1, &kw, &value) != ACRED_READ_RECORD ||
+        strcmp(kw, "hello") != 0 || strcmp(value, ACRED_PROTO_VERSION) != 0)
+        return -1;
+    for (;;) {
+        if (acred_read_record(l->rd, -1, &kw, &value) != ACRED_READ_RECORD)
             return -1;
-        if (i == 0 && strcmp(value, ACRED_PROTO_VERSION) != 0)
+        if (strcmp(kw, "go") == 0)
+            break;
+        size_t i = 0;
+        while (i < sizeof(keys) / sizeof(keys[0]) && strcmp(kw, keys[i]) != 0)
+            i++;
+        if (i == sizeof(keys) / sizeof(keys[0]))
             return -1;
-        if (i == 2 && strcmp(value, "auth") != 0)
-            return -1;
-        if (i == 8)
+        if (slots[i] == NULL) {
             l->req.debug = strcmp(value, "1") == 0;
-        if (slots[i] && (*slots[i] = strdup(value)) == NULL)
+            continue;
+        }
+        if (*slots[i] != NULL || (*slots[i] = strdup(value)) == NULL)
             return -1;
     }
-    return l->req.conf[0] == '/' && l->req.user[0] != '\0' ? 0 : -1;
+    return l->req.conf && l->req.conf[0] == '/' && l->req.op && l->req.user &&
+                   l->req.user[0] != '\0'
+               ? 0
+               : -1;
 }
 
 static void free_request(struct request *r)
 {
-    free(r->conf);
-    free(r->user);
-    free(r->service);
-    free(r->rhost);
-    free(r->tty);
-    free(r->ruser);
+    char *fields[] = {r->conf, r->op, r->user, r->service, r->rhost, r->tty, r->ruser,
+                      r->owner, r->session, r->pid};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        free(fields[i]);
 }
 
 /* ---- the IdP ----------------------------------------------------------------------------- */
@@ -137,17 +156,23 @@ static enum acred_reason ensure_discovery(struct login *l)
 {
     if (l->discovered)
         return ACRED_OK;
+    if (l->idp_failed != ACRED_OK)
+        return l->idp_failed; /* so that a login waits for a dead IdP once, not per step */
     enum acred_reason r = acred_oidc_discover(&l->http, &l->oidc, l->msg, sizeof(l->msg));
     l->discovered = r == ACRED_OK;
+    if (r != ACRED_OK)
+        l->idp_failed = r;
     return r;
 }
 
 static enum acred_reason ensure_jwks(struct login *l)
 {
     enum acred_reason r = ensure_discovery(l);
-    if (r == ACRED_OK && l->oidc.jwks == NULL)
-        r = acred_oidc_fetch_jwks(&l->http, &l->oidc, l->msg, sizeof(l->msg));
-    return r;
+    if (r != ACRED_OK || l->oidc.jwks != NULL)
+        return r;
+    if (l->idp_failed == ACRED_OK)
+        l->idp_failed = acred_oidc_fetch_jwks(&l->http, &l->oidc, l->msg, sizeof(l->msg));
+    return l->idp_failed;
 }
 
 /* the signature length the pasted JWT's key calls for, or -1 */
@@ -240,36 +265,99 @@ static enum acred_reason add_piece(struct login *l, const char *piece, char **pr
     return ACRED_OK;
 }
 
-static enum acred_reason read_token(struct login *l)
+static int offers(const struct acred_config *cfg, enum acred_method m)
 {
-    const char *first = "IDaaS token: ";
+    for (size_t i = 0; i < cfg->n_methods; i++)
+        if (cfg->methods[i] == m)
+            return 1;
+    return 0;
+}
+
+/*
+ * The token, in pieces, into l->token; initial (taken over) is an answer already given. An
+ * empty first answer leaves l->token NULL: the caller may then start a device-code login.
+ */
+/* after a conversation error (sudo refuses answers of 512 or more, and leaves what it did not
+ * read of a line over 1023 for the next prompts): how many more errors or leftovers to absorb,
+ * and how fast a leftover arrives (a person takes longer to paste) */
+#define ACRED_RESYNC_MAX 40
+#define ACRED_LEFTOVER_MS 300
+
+/* one piece: the answer (NULL on a conversation error, *gone when the module is gone) and how
+ * long the person took */
+static char *ask_piece(struct login *l, const char *prompt, int *gone, long long *ms)
+{
+    const char *kw, *value;
+    long long start = acred_now_ms();
+    *gone = 0;
+    send_rec(l, "prompt-off", prompt);
+    if (acred_read_record(l->rd, -1, &kw, &value) != ACRED_READ_RECORD) {
+        *gone = 1;
+        return NULL;
+    }
+    *ms = acred_now_ms() - start;
+    if (strcmp(kw, "answer") == 0)
+        return strdup(value);
+    *gone = strcmp(kw, "conv-error") != 0;
+    return NULL;
+}
+
+/* the rest of an over-long line rather than what the person pasted next? */
+static int leftover(const char *answer, long long ms)
+{
+    while (isspace((unsigned char)*answer))
+        answer++;
+    return ms < ACRED_LEFTOVER_MS && strncmp(answer, "eyJ", 3) != 0;
+}
+
+static enum acred_reason read_token(struct login *l, char *initial)
+{
+    const char *first = offers(&l->cfg, ACRED_METHOD_DEVICE)
+                            ? "IDaaS token (or Enter alone for a device-code login): "
+                            : "IDaaS token: ";
     char *prev = NULL;
-    int told = 0;
+    int told = 0, resync = 0, absorbed = 0, gone = 0;
     enum acred_reason r = ACRED_OK;
     for (;;) {
-        char *answer = ask(l, "prompt-off", l->token ? "Token (continued): " : first);
-        if (answer == NULL) {
-            if (told) {
+        long long ms = 0;
+        char *answer = initial ? initial
+                               : ask_piece(l, l->token ? "Token (continued): " : first, &gone,
+                                           &ms);
+        int given = initial != NULL;
+        initial = NULL;
+        if (gone) {
+            r = fail(l, ACRED_R_CONV_ERROR, "The token could not be read");
+            break;
+        }
+        if (answer == NULL || (resync && !given && leftover(answer, ms))) {
+            acred_secret_free(answer);
+            if (++absorbed > ACRED_RESYNC_MAX) {
                 r = fail(l, ACRED_R_CONV_ERROR, "The token could not be read");
                 break;
             }
-            send_rec(l, "error", "Paste at most 500 characters at a time");
-            told = 1;
+            if (!told)
+                send_rec(l, "error", "Paste at most 500 characters at a time");
+            told = resync = 1;
             continue;
+        }
+        resync = 0;
+        if (strlen(answer) > ACRED_TOKEN_MAX) { /* the module cuts longer answers to one more */
+            acred_secret_free(answer);
+            r = fail(l, ACRED_R_MALFORMED_TOKEN, "Token is longer than %d KiB",
+                     ACRED_TOKEN_MAX / 1024);
+            break;
         }
         char *piece = trim(answer);
         size_t n = strlen(piece);
         if (n == 0) {
             acred_secret_free(answer);
-            if (l->token == NULL)
-                r = fail(l, ACRED_R_MALFORMED_TOKEN, "No token was entered");
             break; /* an empty answer ends the token early */
         }
         r = add_piece(l, piece, &prev);
         acred_secret_free(answer);
         if (r != ACRED_OK)
             break;
-        long expected = memcmp(l->token, "eyJ", 3) == 0 && strchr(l->token, '.') != NULL &&
+        long expected = strncmp(l->token, "eyJ", 3) == 0 && strchr(l->token, '.') != NULL &&
                                 strchr(strchr(l->token, '.') + 1, '.') != NULL
                             ? expected_sig_len(l, l->token, l->token_len)
                             : -1;
@@ -280,13 +368,97 @@ static enum acred_reason read_token(struct login *l)
     return r;
 }
 
+/* ---- a device-code login (RFC 8628) ---------------------------------------------------- */
+
+static enum acred_reason check_user_exists(struct login *l);
+
+/* the one prompt: who is being logged in where (to tell a phishing prompt), the address, the
+ * code verbatim, the QR code of the address, and what to do */
+static char *device_prompt(struct login *l, const struct acred_device *d)
+{
+    char host[256] = "this host";
+    char *qr = acred_qr_render(d->verification_uri_complete, l->cfg.qr);
+    size_t n = strlen(d->verification_uri_complete) + strlen(d->user_code) +
+               (qr ? strlen(qr) : 0) + 1024;
+    char *text = malloc(n);
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    if (text)
+        snprintf(text, n,
+                 "IDaaS device-code login for %s on %s\n"
+                 "Open %s\n"
+                 "and check that it shows the code %s\n"
+                 "%s"
+                 "Press Enter once you have approved: ",
+                 l->req.user, host, d->verification_uri_complete, d->user_code, qr ? qr : "");
+    free(qr);
+    return text;
+}
+
+static enum acred_reason device_login(struct login *l)
+{
+    struct acred_device d;
+    struct acred_tokens t;
+    long long started = acred_now_ms();
+    l->method = "device";
+    enum acred_reason r = check_user_exists(l); /* never for names this host does not know */
+    if (r != ACRED_OK)
+        return r;
+    if (acred_device_rate_take(l->cfg.device_rate, time(NULL)) != 0)
+        return fail(l, ACRED_R_RATE_LIMITED, "Too many device-code logins on this host right "
+                                             "now; try again in a minute");
+    if ((r = ensure_discovery(l)) != ACRED_OK ||
+        (r = acred_device_start(&l->http, &l->oidc, &d, l->msg, sizeof(l->msg))) != ACRED_OK)
+        return r;
+    long wait = d.expires_in < l->cfg.device_timeout ? d.expires_in : l->cfg.device_timeout;
+    char *text = device_prompt(l, &d);
+    char *answer = text ? ask(l, "prompt-off", text) : NULL;
+    free(text);
+    if (answer != NULL && answer[0] != '\0' && offers(&l->cfg, ACRED_METHOD_TOKEN)) {
+        l->method = "token"; /* a token pasted at the device prompt is used instead */
+        acred_device_free(&d);
+        return read_token(l, answer);
+    }
+    acred_secret_free(answer);
+    r = acred_device_poll(&l->http, &l->oidc, &d, started + 1000LL * wait, &t, l->msg,
+                          sizeof(l->msg));
+    acred_device_free(&d);
+    if (r != ACRED_OK)
+        return r;
+    send_rec(l, "info", "The device-code login was approved");
+    l->token = t.access_token;
+    l->token_len = strlen(t.access_token);
+    l->refresh_token = t.refresh_token;
+    return ACRED_OK;
+}
+
+/* a token, by the methods in the order the configuration offers them */
+static enum acred_reason get_token(struct login *l)
+{
+    if (l->cfg.methods[0] == ACRED_METHOD_DEVICE)
+        return device_login(l);
+    enum acred_reason r = read_token(l, NULL);
+    if (r == ACRED_OK && l->token == NULL)
+        r = offers(&l->cfg, ACRED_METHOD_DEVICE)
+                ? device_login(l)
+                : fail(l, ACRED_R_MALFORMED_TOKEN, "No token was entered");
+    return r;
+}
+
 /* ---- checks ---------------------------------------------------------------------------- */
+
+static enum acred_reason check_user_exists(struct login *l)
+{
+    if (getpwnam(l->req.user) == NULL)
+        return fail(l, ACRED_R_UNKNOWN_USER, "Login failed: no such user on this host");
+    return ACRED_OK;
+}
 
 static enum acred_reason check_user(struct login *l)
 {
     struct passwd *pw = getpwnam(l->req.user);
     if (pw == NULL)
-        return fail(l, ACRED_R_UNKNOWN_USER, "Login failed: no such user on this host");
+        return check_user_exists(l);
     if ((long)pw->pw_uid < l->cfg.min_uid) {
         for (size_t i = 0; i < l->cfg.allow_users.n; i++)
             if (strcmp(l->cfg.allow_users.items[i], l->req.user) == 0)
@@ -355,7 +527,63 @@ static enum acred_reason select_role(struct login *l)
     if (l->role == NULL)
         return fail(l, ACRED_R_NO_ROLE, "No cloud role is mapped to %s on this host",
                     l->req.user);
+    l->role_id = l->role->external_id;
     return ACRED_OK;
+}
+
+/* root's cache entry, when it is this user's, with this token's sub and this role, and fresh:
+ * obtainAccessCredential is then skipped (the token was still fully validated) */
+static int cache_hit(struct login *l)
+{
+    struct passwd *pw = getpwnam(l->req.user);
+    struct acred_cache_entry e;
+    const char *sub = acred_json_string(l->claims, "sub");
+    if (pw == NULL || sub == NULL || acred_cache_read(pw->pw_uid, &e) != 0)
+        return 0;
+    int hit = e.sub && strcmp(e.sub, sub) == 0 && strcmp(e.role, l->role_id) == 0 &&
+              strcmp(e.user, l->req.user) == 0 && acred_cache_fresh(&e, time(NULL));
+    if (hit) {
+        l->sts = e.sts; /* moved */
+        memset(&e.sts, 0, sizeof(e.sts));
+    }
+    acred_cache_entry_free(&e);
+    return hit;
+}
+
+/* the path of this very program, for the aliyun CLI profile of credentials = process */
+static void self_path(char *out, size_t outlen)
+{
+    ssize_t n = readlink("/proc/self/exe", out, outlen - 1);
+    if (n <= 0)
+        snprintf(out, outlen, "%s/acred-helper", ACRED_BINDIR);
+    else
+        out[n] = '\0';
+}
+
+static void cache_store(struct login *l)
+{
+    struct passwd *pw = getpwnam(l->req.user);
+    char helper[4096];
+    long long exp = 0;
+    if (pw == NULL)
+        return;
+    struct acred_cache_entry e = {
+        .user = l->req.user,
+        .sub = (char *)acred_json_string(l->claims, "sub"),
+        .role = (char *)l->role_id,
+        .session = l->session,
+        .duration = l->role->duration ? l->role->duration : l->cfg.duration,
+        .sts = l->sts,
+        .token = l->token,
+        .refresh_token = l->refresh_token,
+        .conf = l->req.conf,
+    };
+    if (acred_json_int64(l->claims, "exp", &exp) == 0)
+        e.token_exp = exp;
+    self_path(helper, sizeof(helper));
+    if (acred_cache_write(pw, &e, l->cfg.credentials == ACRED_CRED_PROCESS, l->cfg.region_id,
+                          helper) != 0)
+        sendf(l, "log", "warning cannot write the credential cache under %s", ACRED_RUNDIR);
 }
 
 static enum acred_reason obtain(struct login *l)
@@ -371,7 +599,9 @@ static enum acred_reason obtain(struct login *l)
 /* the whole login after the request and configuration are in */
 static enum acred_reason authenticate(struct login *l)
 {
-    enum acred_reason r = read_token(l);
+    enum acred_reason r = get_token(l);
+    if (r == ACRED_OK && l->token == NULL)
+        r = fail(l, ACRED_R_MALFORMED_TOKEN, "No token was entered");
     if (r == ACRED_OK)
         r = check_user(l);
     if (r == ACRED_OK)
@@ -379,8 +609,12 @@ static enum acred_reason authenticate(struct login *l)
                                                                                : check_opaque(l);
     if (r == ACRED_OK)
         r = select_role(l);
-    if (r == ACRED_OK)
+    if (r == ACRED_OK && !(l->cache_hit = cache_hit(l)))
         r = obtain(l);
+    if (r == ACRED_OK) /* [edas] and [dsw], in parallel, with the STS credentials */
+        r = acred_cloud_tokens(&l->cfg, &l->sts, &l->cloud, l->msg, sizeof(l->msg));
+    if (r == ACRED_OK)
+        cache_store(l); /* also on a hit: the user's copy gets this token and session */
     return r;
 }
 
@@ -390,12 +624,23 @@ static void send_credentials(struct login *l)
 {
     const struct acred_sts *s = &l->sts;
     const char *region = l->cfg.region_id;
-    send_env(l, "ALIBABA_CLOUD_ACCESS_KEY_ID", s->access_key_id);
-    send_env(l, "ALIBABA_CLOUD_ACCESS_KEY_SECRET", s->access_key_secret);
-    send_env(l, "ALIBABA_CLOUD_SECURITY_TOKEN", s->security_token);
-    send_env(l, "ALIBABA_CLOUD_IGNORE_PROFILE", "TRUE");
+    if (l->cfg.credentials == ACRED_CRED_PROCESS) {
+        char path[256];
+        const char *who = l->req.owner && l->req.owner[0] ? l->req.owner : l->req.user;
+        struct passwd *pw = getpwnam(who);
+        if (pw != NULL) {
+            acred_cache_user_config_path(pw->pw_uid, path, sizeof(path));
+            send_env(l, "ALIBABA_CLOUD_CONFIG_FILE", path);
+            send_env(l, "ALIBABA_CLOUD_PROFILE", "acred");
+        }
+    } else {
+        send_env(l, "ALIBABA_CLOUD_ACCESS_KEY_ID", s->access_key_id);
+        send_env(l, "ALIBABA_CLOUD_ACCESS_KEY_SECRET", s->access_key_secret);
+        send_env(l, "ALIBABA_CLOUD_SECURITY_TOKEN", s->security_token);
+        send_env(l, "ALIBABA_CLOUD_IGNORE_PROFILE", "TRUE");
+    }
     send_env(l, "ALIBABA_CLOUD_REGION_ID", region);
-    send_env(l, "ACRED_ROLE", l->role->external_id);
+    send_env(l, "ACRED_ROLE", l->role_id);
     send_env(l, "ACRED_EXPIRATION", s->expiration);
     send_env(l, "ACRED_SESSION", l->session);
     if (l->cfg.env_aliases & ACRED_ALIAS_TERRAFORM) {
@@ -409,6 +654,8 @@ static void send_credentials(struct login *l)
         send_env(l, "OSS_ACCESS_KEY_SECRET", s->access_key_secret);
         send_env(l, "OSS_SESSION_TOKEN", s->security_token);
     }
+    for (size_t i = 0; i < l->cloud.n_vars; i++)
+        send_env(l, l->cloud.vars[i].name, l->cloud.vars[i].value);
 }
 
 static int unreachable(enum acred_reason r)
@@ -423,14 +670,19 @@ static void answer(struct login *l, enum acred_reason r)
         send_audit(l, "sub", acred_json_string(l->claims, "sub"));
         send_audit(l, "jti", acred_json_string(l->claims, "jti"));
     }
-    if (l->role)
-        send_audit(l, "role", l->role->external_id);
+    send_audit(l, "role", l->role_id);
+    send_audit(l, "edas_code", l->cloud.edas.code);
+    send_audit(l, "dsw_code", l->cloud.dsw.code);
     if (r == ACRED_OK) {
         send_audit(l, "access_key_id", l->sts.access_key_id);
         send_audit(l, "expiration", l->sts.expiration);
         send_audit(l, "session", l->session);
         send_credentials(l);
-        sendf(l, "info", "Cloud role %s until %s", l->role->external_id, l->sts.expiration);
+        sendf(l, "info", "Cloud role %s until %s", l->role_id, l->sts.expiration);
+        if (l->cloud.edas.notice[0]) /* required = no: the login goes on without */
+            send_rec(l, "error", l->cloud.edas.notice);
+        if (l->cloud.dsw.notice[0])
+            send_rec(l, "error", l->cloud.dsw.notice);
         send_rec(l, "result", "success");
         return;
     }
@@ -455,10 +707,12 @@ static void answer(struct login *l, enum acred_reason r)
 static void free_login(struct login *l)
 {
     acred_secret_free(l->token);
+    acred_secret_free(l->refresh_token);
     acred_jwt_free(&l->jwt);
     if (l->userinfo)
         json_object_put(l->userinfo);
     acred_sts_free(&l->sts);
+    acred_cloud_free(&l->cloud);
     acred_oidc_free(&l->oidc);
     acred_http_cleanup(&l->http);
     acred_config_free(&l->cfg);
@@ -467,6 +721,94 @@ static void free_login(struct login *l)
         acred_reader_wipe(l->rd);
         free(l->rd);
     }
+}
+
+/* ---- sessions ------------------------------------------------------------------------- */
+
+/* a session of the owner's: register it, or (no session yet: sudo within its timestamp) hand
+ * out the owner's cached credentials when they are fresh and the target may have them */
+static void session_open(struct login *l)
+{
+    struct passwd *pw = l->req.owner ? getpwnam(l->req.owner) : NULL;
+    long pid = l->req.pid ? strtol(l->req.pid, NULL, 10) : 0;
+    struct acred_cache_entry e;
+    memset(&e, 0, sizeof(e));
+    if (pw == NULL) {
+        send_rec(l, "result", "ignored");
+        return;
+    }
+    uid_t owner = pw->pw_uid; /* getpwnam's answer is overwritten by the next call */
+    if (l->req.session && l->req.session[0]) {
+        if (acred_cache_session_add(owner, l->req.session, pid) != 0)
+            sendf(l, "log", "warning cannot record the session under %s", ACRED_RUNDIR);
+        send_rec(l, "result", "success");
+        return;
+    }
+    struct passwd *target = getpwnam(l->req.user);
+    if (target == NULL || (target->pw_uid != 0 && target->pw_uid != owner) ||
+        acred_cache_read(owner, &e) != 0 || strcmp(e.user, l->req.owner) != 0) {
+        acred_cache_entry_free(&e);
+        send_rec(l, "result", "ignored"); /* nothing of the owner's belongs here */
+        return;
+    }
+    l->method = "cached";
+    send_audit(l, "method", l->method);
+    send_audit(l, "role", e.role);
+    send_audit(l, "session", e.session);
+    if (!acred_cache_fresh(&e, time(NULL))) {
+        sendf(l, "error", "Your cloud credentials expired at %s; authenticate again for new ones",
+              e.sts.expiration);
+        send_audit(l, "reason", acred_reason_word(ACRED_R_CREDENTIALS_EXPIRED));
+        send_rec(l, "result", "ignored");
+    } else {
+        snprintf(l->session, sizeof(l->session), "%s", e.session ? e.session : "");
+        l->role_id = e.role;
+        l->sts = e.sts; /* moved */
+        memset(&e.sts, 0, sizeof(e.sts));
+        if (acred_cache_session_add(owner, l->session, pid) != 0)
+            sendf(l, "log", "warning cannot record the session under %s", ACRED_RUNDIR);
+        send_credentials(l);
+        send_rec(l, "result", "success");
+        l->role_id = NULL;
+    }
+    acred_cache_entry_free(&e);
+}
+
+static void session_close(struct login *l)
+{
+    struct passwd *pw = l->req.owner ? getpwnam(l->req.owner) : NULL;
+    long pid = l->req.pid ? strtol(l->req.pid, NULL, 10) : 0;
+    if (pw != NULL && l->req.session && l->req.session[0])
+        acred_cache_session_remove(pw->pw_uid, l->req.session, pid);
+    send_rec(l, "result", "success");
+}
+
+/* discovery, JWKS twice, userinfo, obtainAccessCredential, and [edas] with [dsw] (in
+ * parallel): each bounded by timeout */
+static long auth_bound(const struct acred_config *cfg)
+{
+    long bound = 5 * cfg->timeout + 5;
+    if (cfg->edas_enabled || cfg->dsw_enabled)
+        bound += cfg->timeout;
+    return bound > 300 ? 300 : bound;
+}
+
+/* the request's operation, once the configuration is in */
+static enum acred_reason run_op(struct login *l, int is_auth)
+{
+    if (is_auth) {
+        long bound = auth_bound(&l->cfg) +
+                     (offers(&l->cfg, ACRED_METHOD_DEVICE) ? l->cfg.device_timeout : 0);
+        sendf(l, "bound", "%ld", bound > ACRED_BOUND_MAX ? ACRED_BOUND_MAX : bound);
+        return authenticate(l);
+    }
+    if (strcmp(l->req.op, "session-open") == 0)
+        session_open(l);
+    else if (strcmp(l->req.op, "session-close") == 0)
+        session_close(l);
+    else
+        return ACRED_R_HELPER_ERROR;
+    return ACRED_OK;
 }
 
 int acred_pam_main(int in, int out)
@@ -483,7 +825,8 @@ int acred_pam_main(int in, int out)
         free_login(&l);
         return 2;
     }
-    enum acred_reason r;
+    int is_auth = strcmp(l.req.op, "auth") == 0;
+    enum acred_reason r = ACRED_OK;
     if (acred_config_load(l.req.conf, &l.cfg, err, sizeof(err)) != 0) {
         sendf(&l, "log", "err %s", err);
         r = fail(&l, ACRED_R_CONFIG_ERROR, "Login failed: pam_acred is misconfigured on this "
@@ -491,12 +834,11 @@ int acred_pam_main(int in, int out)
     } else if (acred_http_init(&l.http, &l.cfg) != 0 || acred_random_hex(l.session, 8) != 0) {
         r = ACRED_R_HELPER_ERROR;
     } else {
-        /* discovery, JWKS twice, userinfo, obtainAccessCredential: each bounded by timeout */
-        long bound = 5 * l.cfg.timeout + 5;
-        sendf(&l, "bound", "%ld", bound > 300 ? 300 : bound);
-        r = authenticate(&l);
+        send_rec(&l, "format", l.cfg.audit_format == ACRED_AUDIT_JSON ? "json" : "kv");
+        r = run_op(&l, is_auth);
     }
-    answer(&l, r);
+    if (is_auth || r != ACRED_OK)
+        answer(&l, r);
     free_login(&l);
     return 0;
 }

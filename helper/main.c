@@ -3,10 +3,9 @@
  * `acred-helper pam`; operators run `acred-helper check`.
  */
 #include "acred_build.h"
-#include "config.h"
-#include "http.h"
+#include "check.h"
+#include "credproc.h"
 #include "login.h"
-#include "oidc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +25,9 @@ static void usage(FILE *f)
             "Commands:\n"
             "  check [--conf PATH]   read the configuration, reach the IdP (discovery, JWKS)\n"
             "                        and say what is wrong; exit 0 when a login could work\n"
+            "  credential-process [--conf PATH]\n"
+            "                        print this user's STS credentials for the aliyun CLI\n"
+            "                        (External mode), refreshing them while the login lasts\n"
             "  pam                   one authentication for pam_acred.so over stdin/stdout\n"
             "                        (the records of acred_protocol.h; not for people)\n"
             "  --help                this text\n"
@@ -33,45 +35,6 @@ static void usage(FILE *f)
             "\n"
             "Default configuration: %s\n",
             DEFAULT_CONF);
-}
-
-static int check(const char *conf)
-{
-    struct acred_config cfg;
-    struct acred_http http;
-    struct acred_oidc oidc;
-    char err[512];
-    int bad = 0;
-    if (acred_config_load(conf, &cfg, err, sizeof(err)) != 0) {
-        printf("FAIL configuration: %s\n", err);
-        return 1;
-    }
-    printf("ok   configuration %s\n", conf);
-    memset(&oidc, 0, sizeof(oidc));
-    if (acred_http_init(&http, &cfg) != 0) {
-        acred_config_free(&cfg);
-        return 1;
-    }
-    if (acred_oidc_discover(&http, &oidc, err, sizeof(err)) != ACRED_OK) {
-        printf("FAIL discovery at %s: %s\n", cfg.issuer, err);
-        bad = 1;
-    } else {
-        printf("ok   discovery at %s\n", cfg.issuer);
-        if (acred_oidc_fetch_jwks(&http, &oidc, err, sizeof(err)) != ACRED_OK) {
-            printf("FAIL JWKS at %s: %s\n", oidc.jwks_uri, err);
-            bad = 1;
-        } else {
-            printf("ok   JWKS at %s\n", oidc.jwks_uri);
-        }
-    }
-    if (cfg.n_roles == 0) {
-        printf("FAIL no [role NAME] section: nobody can get credentials\n");
-        bad = 1;
-    }
-    acred_oidc_free(&oidc);
-    acred_http_cleanup(&http);
-    acred_config_free(&cfg);
-    return bad;
 }
 
 int main(int argc, char **argv)
@@ -95,9 +58,11 @@ int main(int argc, char **argv)
         return 1;
     if (strcmp(argv[1], "pam") == 0 && argc == 2) {
         rc = acred_pam_main(0, 1);
-    } else if (strcmp(argv[1], "check") == 0 && (argc == 2 || argc == 4) &&
+    } else if (strcmp(argv[1], "credential-process") == 0 && (argc == 2 || argc == 4) &&
                (argc == 2 || strcmp(argv[2], "--conf") == 0)) {
-        rc = check(argc == 4 ? argv[3] : DEFAULT_CONF);
+        rc = acred_credential_process(argc == 4 ? argv[3] : NULL);
+    } else if (strcmp(argv[1], "check") == 0) {
+        rc = acred_check_command(argc - 1, argv + 1, DEFAULT_CONF);
     } else {
         fprintf(stderr, "acred-helper: unknown command or options; see acred-helper --help\n");
         rc = 2;

@@ -30,7 +30,11 @@
     X(ACRED_R_UNKNOWN_USER, "unknown_user")                                                  \
     X(ACRED_R_UID_REFUSED, "uid_refused")                                                    \
     X(ACRED_R_CONV_ERROR, "conv_error")                   /* the conversation failed */      \
-    X(ACRED_R_HELPER_ERROR, "helper_error")               /* internal failure */
+    X(ACRED_R_CREDENTIALS_EXPIRED, "credentials_expired") /* cached ones, past their time */ \
+    X(ACRED_R_RATE_LIMITED, "rate_limited")               /* too many device-code logins */  \
+    X(ACRED_R_HELPER_ERROR, "helper_error")               /* internal failure */         \
+    X(ACRED_R_EDAS_ERROR, "edas_error")      /* [edas] required = yes, GetSecureToken failed */ \
+    X(ACRED_R_DSW_ERROR, "dsw_error")        /* [dsw] required = yes, GetToken failed */
 
 #define ACRED_REASON_ENUM(name, word) name,
 enum acred_reason { ACRED_REASONS(ACRED_REASON_ENUM) ACRED_REASON_COUNT };

@@ -42,10 +42,16 @@ static void add_head(struct acred_line *l, pam_handle_t *pamh, const char *event
 void acred_audit_auth(struct acred_ctx *ctx, const char *user, const char *result,
                       const char *reason)
 {
+    acred_audit_event(ctx, "auth", user, result, reason);
+}
+
+void acred_audit_event(struct acred_ctx *ctx, const char *event, const char *user,
+                       const char *result, const char *reason)
+{
     struct acred_line l;
     char pid[24];
-    acred_line_init(&l, 0);
-    add_head(&l, ctx->pamh, "auth", result, user);
+    acred_line_init(&l, ctx->json);
+    add_head(&l, ctx->pamh, event, result, user);
     for (size_t i = 0; i < sizeof(helper_keys) / sizeof(helper_keys[0]); i++) {
         const char *v = acred_field(ctx, helper_keys[i]);
         if (strcmp(helper_keys[i], "reason") == 0 && reason != NULL)
@@ -63,7 +69,7 @@ void acred_audit_session(struct acred_ctx *ctx, const char *event, const char *u
 {
     struct acred_line l;
     char pid[24];
-    acred_line_init(&l, 0);
+    acred_line_init(&l, ctx->json);
     add_head(&l, ctx->pamh, event, NULL, user);
     acred_line_add(&l, "method", method);
     acred_line_add(&l, "role", acred_env_get(ctx->pamh, "ACRED_ROLE"));

@@ -100,23 +100,28 @@ struct run {
     struct acred_reader *rd;
 };
 
-static int send_request(struct run *r, const char *user)
+static int send_request(struct run *r, const struct acred_request *req)
 {
     const void *service = NULL, *rhost = NULL, *tty = NULL, *ruser = NULL;
+    char pid[24];
     pam_get_item(r->ctx->pamh, PAM_SERVICE, &service);
     pam_get_item(r->ctx->pamh, PAM_RHOST, &rhost);
     pam_get_item(r->ctx->pamh, PAM_TTY, &tty);
     pam_get_item(r->ctx->pamh, PAM_RUSER, &ruser);
+    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
     const char *rec[][2] = {
         {"hello", ACRED_PROTO_VERSION},
         {"conf", r->ctx->conf},
-        {"op", "auth"},
-        {"user", user},
+        {"op", req->op},
+        {"user", req->user},
         {"service", service ? service : ""},
         {"rhost", rhost ? rhost : ""},
         {"tty", tty ? tty : ""},
         {"ruser", ruser ? ruser : ""},
         {"debug", r->ctx->debug ? "1" : "0"},
+        {"owner", req->owner ? req->owner : ""},
+        {"session", req->session ? req->session : ""},
+        {"pid", pid},
         {"go", ""},
     };
     for (size_t i = 0; i < sizeof(rec) / sizeof(rec[0]); i++)
@@ -143,15 +148,19 @@ static int converse(struct run *r, int style, const char *text)
     r->deadline += acred_now_ms() - started;
 
     int wrc = 0;
+    size_t len = resp != NULL && resp->resp != NULL ? strlen(resp->resp) : 0;
     if (style == PAM_PROMPT_ECHO_OFF || style == PAM_PROMPT_ECHO_ON) {
-        if (rc == PAM_SUCCESS && resp != NULL && resp->resp != NULL)
+        if (rc == PAM_SUCCESS && resp != NULL && resp->resp != NULL) {
+            if (len > ACRED_ANSWER_MAX)
+                resp->resp[ACRED_ANSWER_MAX] = '\0'; /* the helper refuses it as too long */
             wrc = acred_write_record(r->fd, r->deadline, "answer", resp->resp);
-        else
+        } else {
             wrc = acred_write_record(r->fd, r->deadline, "conv-error", "");
+        }
     }
     if (resp != NULL) {
         if (resp->resp != NULL) {
-            acred_wipe(resp->resp, strlen(resp->resp));
+            acred_wipe(resp->resp, len);
             free(resp->resp);
         }
         free(resp);
@@ -220,6 +229,12 @@ static int handle_record(struct run *r, const char *kw, const char *value)
         r->bound_set = 1;
         return 0;
     }
+    if (strcmp(kw, "format") == 0) {
+        if (strcmp(value, "json") != 0 && strcmp(value, "kv") != 0)
+            return -1;
+        ctx->json = strcmp(value, "json") == 0;
+        return 0;
+    }
     if (strcmp(kw, "prompt-off") == 0)
         return converse(r, PAM_PROMPT_ECHO_OFF, value);
     if (strcmp(kw, "prompt-on") == 0)
@@ -270,10 +285,10 @@ static void reap(struct run *r, int kill_now)
         ;
 }
 
-static const char *exchange(struct run *r, const char *user)
+static const char *exchange(struct run *r, const struct acred_request *req)
 {
     const char *kw, *value;
-    if (send_request(r, user) != 0)
+    if (send_request(r, req) != 0)
         return "helper_error";
     for (;;) {
         enum acred_read_status s = acred_read_record(r->rd, r->deadline, &kw, &value);
@@ -295,7 +310,7 @@ static const char *exchange(struct run *r, const char *user)
     }
 }
 
-const char *acred_run_helper(struct acred_ctx *ctx, const char *user)
+const char *acred_run_helper(struct acred_ctx *ctx, const struct acred_request *req)
 {
     char real[PATH_MAX];
     if (check_helper(ctx, real) != 0)
@@ -327,7 +342,7 @@ const char *acred_run_helper(struct acred_ctx *ctx, const char *user)
                         .deadline = acred_now_ms() + 1000LL * ACRED_BOUND_START, .rd = rd};
         fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
         acred_reader_init(rd, sv[0]);
-        reason = exchange(&r, user);
+        reason = exchange(&r, req);
         reap(&r, reason != NULL);
         acred_reader_wipe(rd);
     }

@@ -33,12 +33,36 @@ if [ "$(id -u)" -eq 0 ]; then
   printf 'Her token: %s... (%d characters, RS256)\n' "${tok:0:40}" "${#tok}"
   ssh_login alice 'echo "Logged in as $(id -un) on $(hostname)"; env | grep -E "^(ALIBABA_CLOUD|ACRED)_" | sort' "$tok" || true
   grep -v -E '^(Warning: Permanently added|spawn )' "$T/out" | mask
+  sleep 0.3 # sshd closes the session just after the client has gone
   say "What syslog (authpriv) got: one audit line per login, joined to the session"
   grep -E 'pam_acred\(' "$T/syslog" | sed 's/^<[0-9]*>//'
   say "A token of someone else is refused, with one plain sentence"
   ssh_login alice true "$(mint bob)" || true
   grep -v -E '^(Warning: Permanently added|spawn )' "$T/out"
   grep -E 'pam_acred\(' "$T/syslog" | tail -n 1 | sed 's/^<[0-9]*>//'
+
+  say "carol logs in with a device code instead (Enter alone at the token prompt)"
+  sed -i 's/^methods        = token$/methods        = token device/' "$T/pam_acred.conf"
+  export T MOCK_PORT
+  approve="@exec c=\$(printf '%s' \"\$PROMPT\" | sed -n 's/.*shows the code \\([A-Z-]*\\).*/\\1/p' | head -n 1);"
+  approve="$approve curl -s --cacert \"\$T/pki/ca.pem\" \"https://127.0.0.1:\$MOCK_PORT/test/device/approve?user_code=\$c&user=carol\" >/dev/null; echo"
+  ssh_login carol 'env | grep -E "^(ALIBABA_CLOUD_ACCESS_KEY_ID|ACRED_ROLE)="' "" "$approve" || true
+  grep -v -E '^(Warning: Permanently added|spawn )' "$T/out"
+  echo "(the demo approved the code at the mock IdP, as carol would in her browser)"
+  grep -E 'pam_acred\(sshd:auth\)' "$T/syslog" | tail -n 1 | sed 's/^<[0-9]*>//'
+
+  say "alice, logged in, runs sudo: she pastes her token in pieces of 500 (sudo's limit is 511)"
+  acred_private_sudo_su
+  acred_pam_service acred-test
+  hold_session alice
+  tok=$(mint alice)
+  mapfile -t parts < <(pieces "$tok" 500)
+  sudo_as alice "${parts[@]}" -- -i sh -c 'echo "root shell: $(id -un)"; env | grep -E "^(ALIBABA_CLOUD_ACCESS_KEY_ID|ACRED_ROLE)="' || true
+  cat "$T/sudo.err"; echo; cat "$T/out"
+  say "and again within sudo's timestamp: no prompt, her cached credentials"
+  sudo_as alice -- -n sh -c 'env | grep -E "^(ALIBABA_CLOUD_ACCESS_KEY_ID|ACRED_SESSION)="' || true
+  cat "$T/out"
+  grep -E 'pam_acred\(sudo' "$T/syslog" | tail -n 1 | sed 's/^<[0-9]*>//'
 else
   say "Not root: the same login through PAM (pam_start_confdir), as $(id -un)"
   T=$(mktemp -d "$HOME/.acred-demo.XXXXXX"); chmod 0755 "$T"

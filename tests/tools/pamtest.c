@@ -10,14 +10,22 @@
  *
  * usage: pamtest --confdir DIR --service NAME --user USER [--ruser U] [--rhost H] [--tty T]
  *                [--answers FILE] [--max-answer N] [--ops auth,account,setcred,open,close]
- *                [--env] [--set-user-before-session USER]
+ *                [--env] [--set-user-before-session USER] [--escaped] [--hold SECONDS]
  *
+ * --hold keeps the handle (and so an open session) for SECONDS after the operations, or until
+ * SIGTERM, then closes the session it opened: a user who stays logged in, then logs out.
+ * An answer "@exec COMMAND" runs COMMAND with /bin/sh, the prompt's text in $PROMPT, and
+ * answers with the first line it prints (a device-code test approves the code it was shown).
  * Answers are the lines of FILE, one per prompt; when they run out, or an answer is N or more
  * characters long with --max-answer N (as sudo does at 512), the conversation fails.
+ * With --escaped, answers are written with C escapes (\\ \n \r \t \0 \xHH), so that a test can
+ * answer with a newline or a NUL inside (a NUL ends the answer, as it does for any client).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <security/pam_appl.h>
 
 struct answers {
@@ -43,6 +51,27 @@ static const char *code_name(int rc)
     return "PAM_OTHER";
 }
 
+static void on_term(int sig)
+{
+    (void)sig; /* only to end sleep() */
+}
+
+/* "@exec COMMAND": the first line COMMAND prints, with the prompt in $PROMPT */
+static char *run_exec(const char *command, const char *prompt)
+{
+    char line[4096] = "";
+    setenv("PROMPT", prompt, 1);
+    fflush(stdout);
+    FILE *p = popen(command, "r");
+    if (p != NULL) {
+        if (fgets(line, sizeof(line), p) == NULL)
+            line[0] = '\0';
+        pclose(p);
+    }
+    line[strcspn(line, "\n")] = '\0';
+    return strdup(line);
+}
+
 static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
 {
     struct answers *a = data;
@@ -66,12 +95,38 @@ static int conv(int n, const struct pam_message **msg, struct pam_response **res
             free(r);
             return PAM_CONV_ERR;
         }
-        r[i].resp = strdup(a->lines[a->next++]);
+        r[i].resp = strncmp(a->lines[a->next], "@exec ", 6) == 0
+                        ? run_exec(a->lines[a->next] + 6, msg[i]->msg)
+                        : strdup(a->lines[a->next]);
+        a->next++;
         printf("ANSWER %zu\n", strlen(r[i].resp));
     }
     fflush(stdout);
     *resp = r;
     return PAM_SUCCESS;
+}
+
+/* --escaped: undo C escapes in place (\\ \n \r \t \0 \xHH); a \0 ends the answer */
+static void unescape(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p != '\\' || p[1] == '\0') {
+            *o++ = *p;
+            continue;
+        }
+        char c = *++p;
+        if (c == 'n') *o++ = '\n';
+        else if (c == 'r') *o++ = '\r';
+        else if (c == 't') *o++ = '\t';
+        else if (c == '0') *o++ = '\0';
+        else if (c == 'x' && p[1] && p[2]) {
+            char hex[3] = {p[1], p[2], '\0'};
+            *o++ = (char)strtoul(hex, NULL, 16);
+            p += 2;
+        } else *o++ = c;
+    }
+    *o = '\0';
 }
 
 static void read_answers(const char *path, struct answers *a)
@@ -116,10 +171,16 @@ int main(int argc, char **argv)
                *tty = NULL, *ops = "auth,account,setcred,open,close", *switch_to = NULL;
     struct answers a = {0};
     int show_env = 0;
+    int escaped = 0;
+    unsigned hold = 0;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(opt, "--env") == 0) {
             show_env = 1;
+            continue;
+        }
+        if (strcmp(opt, "--escaped") == 0) {
+            escaped = 1;
             continue;
         }
         if (val == NULL) {
@@ -137,6 +198,7 @@ int main(int argc, char **argv)
         else if (strcmp(opt, "--answers") == 0) read_answers(val, &a);
         else if (strcmp(opt, "--max-answer") == 0) a.max = strtoul(val, NULL, 10);
         else if (strcmp(opt, "--set-user-before-session") == 0) switch_to = val;
+        else if (strcmp(opt, "--hold") == 0) hold = (unsigned)strtoul(val, NULL, 10);
         else {
             fprintf(stderr, "pamtest: unknown option %s\n", opt);
             return 2;
@@ -146,6 +208,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: pamtest --confdir DIR --service NAME --user USER [...]\n");
         return 2;
     }
+    for (size_t i = 0; escaped && i < a.n; i++)
+        unescape(a.lines[i]);
     struct pam_conv c = {conv, &a};
     pam_handle_t *pamh = NULL;
     int rc = pam_start_confdir(service, user, &c, confdir, &pamh);
@@ -170,6 +234,17 @@ int main(int argc, char **argv)
         }
     }
     free(list);
+    if (hold > 0 && !failed) {
+        struct sigaction act = {.sa_handler = on_term};
+        sigaction(SIGTERM, &act, NULL);
+        fflush(stdout);
+        sleep(hold); /* SIGTERM ends it early */
+        if (strstr(ops, "open") != NULL && strstr(ops, "close") == NULL) {
+            rc = pam_close_session(pamh, 0);
+            printf("close %s\n", code_name(rc));
+            fflush(stdout);
+        }
+    }
     if (show_env) {
         char **env = pam_getenvlist(pamh);
         for (size_t i = 0; env && env[i]; i++) {
