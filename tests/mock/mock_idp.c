@@ -4,6 +4,8 @@
  *   mock_idp --cert PEM --key PEM --rsa-key PEM --ec-key PEM --log FILE
  *            [--port N] [--port-file FILE] [--pid-file FILE] [--opaque FILE]
  *            [--issuer-path PATH] [--instance ID] [--scope S] [--delay-ms N]
+ *            [--date-offset SECONDS]   (the Date header says now + SECONDS)
+ *            [--client-id ID] [--device-expires SECONDS] [--device-interval SECONDS]
  *
  * issuer = https://127.0.0.1:PORT + PATH (PATH default /api/v2/iauths_system/oauth2)
  *
@@ -15,6 +17,18 @@
  *       Bearer: a known opaque token, or a JWT signed by rsa1 (RS256) / ec1 (ES256), not
  *       expired (exp required, nbf honoured), whose scope (string) or scp (array) holds the
  *       configured scope. Roles containing "forbidden" -> 403, "broken" -> 500.
+ *   POST PATH/device/code                        RFC 8628 device authorization (form: client_id
+ *       = --client-id, scope) -> device_code, user_code ABCD-EFGH, verification_uri
+ *       https://127.0.0.1:PORT/device, verification_uri_complete, expires_in
+ *       (--device-expires, 600), interval (--device-interval, 1)
+ *   POST PATH/token                              form: grant_type device_code (device_code,
+ *       client_id): authorization_pending / slow_down (+5 s) / access_denied / expired_token /
+ *       invalid_grant, or once an RS256 access token (rsa1, 600 s, scope "openid SCOPE") and a
+ *       refresh token; grant_type refresh_token (refresh_token, client_id): new tokens, the old
+ *       refresh token stops working; other grant types -> unsupported_grant_type
+ *   GET|POST /test/device/{approve?user_code=X&user=NAME, deny?user_code=X, expire?user_code=X}
+ *       -> {"ok":true}, 404 for an unknown code; /test/device/last -> the newest authorization
+ *       {"user_code","polls","state","interval","slow_downs"[,"user"]}
  *   anything else                                404 JSON
  * HEAD is answered like GET. Every response carries x-acs-request-id; error bodies carry
  * "error", "error_description" and "requestId".
@@ -26,6 +40,8 @@
  * status, auth ("jwt" | "opaque" | "none"), token_sha256, reason (why a token or request was
  * refused), sub, jti, role, duration, and for an issued credential access_key_id,
  * access_key_secret, security_token, expiration, expires_at. Never the bearer token itself.
+ * The device flow adds client_id, scope, grant_type, user_code, polls, interval, user, outcome
+ * and the sha256 (never the text) of device codes, access and refresh tokens.
  *
  * The port file and the pid file are written atomically (rename) once the server listens, and
  * removed at the clean exit that SIGTERM / SIGINT cause (status 0).
@@ -79,6 +95,9 @@ struct config {
     const char *issuer_path, *instance, *scope;
     unsigned port;
     long delay_ms;
+    long date_offset; /* seconds added to the Date header (clock-skew tests); 0: MHD's own */
+    const char *client_id;                 /* the device flow's public client */
+    long device_expires, device_interval; /* expires_in and interval of a device authorization */
 };
 
 static struct {
@@ -94,10 +113,13 @@ static struct {
     pthread_mutex_t log_lock;
 } g = { .log_lock = PTHREAD_MUTEX_INITIALIZER };
 
+struct acred_form; /* the form body of a device-flow request (see the device flow) */
+
 /* per request: body accounting, from the first call of the handler to the completed one */
 struct req {
     size_t body;
     int answered; /* a response is queued already (413) */
+    struct acred_form *form; /* POST to device/code or token: the form read so far */
 };
 
 /* what one answer is being built from */
@@ -107,6 +129,7 @@ struct ctx {
     char request_id[37];
     char *token; /* bearer token, NULL when none */
     size_t token_len;
+    struct acred_form *form; /* the form body, NULL but for the device flow's POSTs */
 };
 
 enum tok { TOK_OK, TOK_INVALID, TOK_SCOPE };
@@ -461,6 +484,13 @@ struct query_walk {
     const struct ctx *c;
 };
 
+/* query parameters whose value is a secret of the device flow, should one be sent that way */
+static int acred_secret_param(const char *key)
+{
+    return strcmp(key, "device_code") == 0 || strcmp(key, "refresh_token") == 0 ||
+           strcmp(key, "access_token") == 0 || strcmp(key, "client_secret") == 0;
+}
+
 static enum MHD_Result query_add(void *cls, enum MHD_ValueKind kind, const char *key,
                                  const char *value)
 {
@@ -474,7 +504,8 @@ static enum MHD_Result query_add(void *cls, enum MHD_ValueKind kind, const char 
     if (!json_object_object_get_ex(w->obj, k, NULL)) { /* the first of duplicates, as served */
         json_object *v = NULL;
 
-        if (value != NULL && w->c->token != NULL && strcmp(value, w->c->token) == 0) {
+        if (value != NULL && ((w->c->token != NULL && strcmp(value, w->c->token) == 0) ||
+                              acred_secret_param(k))) {
             char hex[65];
 
             sha256_hex(value, strlen(value), hex);
@@ -517,6 +548,14 @@ static enum MHD_Result respond(struct ctx *c, unsigned status, const char *body)
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json;charset=UTF-8");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "x-acs-request-id", c->request_id);
+    if (g.cfg.date_offset != 0) {
+        char date[64];
+        struct tm tm;
+        time_t t = time(NULL) + g.cfg.date_offset;
+
+        strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&t, &tm));
+        MHD_add_response_header(r, MHD_HTTP_HEADER_DATE, date);
+    }
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                 "Bearer error=\"invalid_token\"");
@@ -971,6 +1010,676 @@ static int is_issuer_path(const char *url, const char *name)
     return strncmp(url, g.issuer_path, n) == 0 && strcmp(url + n, name) == 0;
 }
 
+/* ==== device authorization grant (RFC 8628) and refresh tokens ============================== */
+
+#define DEVICE_GRANT "urn:ietf:params:oauth:grant-type:device_code"
+#define DEVICE_MAX 1000      /* authorizations kept in memory; a new one replaces the oldest */
+#define REFRESH_MAX 1000     /* refresh tokens kept in memory, likewise */
+#define ACCESS_TTL 600       /* seconds an access token issued here lives */
+#define FORM_FIELDS 16       /* form parameters we keep; more is refused */
+#define FORM_VALUE (8 * 1024) /* bytes of one form value */
+#define USER_CODE_SET "BCDFGHJKLMNPQRSTVWXZ" /* RFC 8628 6.1: no vowels, no look-alikes */
+#define USER_NAME_MAX 64
+
+/* a form body (application/x-www-form-urlencoded), read by MHD's post processor */
+struct acred_form {
+    struct MHD_PostProcessor *pp;
+    const char *bad; /* why the body is no usable form; NULL when it is */
+    size_t n;
+    struct {
+        char key[32];
+        char *val; /* NUL-terminated; wiped before it is freed */
+        size_t len;
+    } f[FORM_FIELDS];
+};
+
+enum acred_dev_state { DEV_PENDING, DEV_APPROVED, DEV_DENIED, DEV_EXPIRED, DEV_EXCHANGED };
+static const char *const acred_dev_state_name[] = { "pending", "approved", "denied", "expired",
+                                                    "exchanged" };
+
+struct acred_device {
+    int used;
+    char code_sha256[65]; /* the device_code itself is never kept */
+    char user_code[10];   /* ABCD-EFGH */
+    char user[USER_NAME_MAX + 1]; /* who approved it */
+    double expires;       /* CLOCK_MONOTONIC seconds */
+    double last_poll;     /* when polled last (valid when polls > 0) */
+    long interval;        /* seconds the client must wait between polls (grows on slow_down) */
+    unsigned polls, slow_downs;
+    enum acred_dev_state state;
+};
+
+struct acred_refresh {
+    int used;
+    char sha256[65]; /* of the refresh token, which is never kept */
+    char user[USER_NAME_MAX + 1];
+};
+
+static struct {
+    pthread_mutex_t lock;
+    struct acred_device dev[DEVICE_MAX];
+    size_t dev_next; /* the slot the next authorization takes */
+    long dev_last;   /* the most recent authorization, -1 before the first */
+    struct acred_refresh ref[REFRESH_MAX];
+    size_t ref_next;
+} acred_dev = { .lock = PTHREAD_MUTEX_INITIALIZER, .dev_last = -1 };
+
+static double acred_mono(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* -- the form --------------------------------------------------------------------------------- */
+
+/* value bytes are appended to the field they belong to; a repeated parameter spoils the form */
+static enum MHD_Result acred_form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *filename, const char *content_type,
+                                        const char *transfer_encoding, const char *data,
+                                        uint64_t off, size_t size)
+{
+    struct acred_form *f = cls;
+    size_t i;
+    char *v;
+
+    (void)kind;
+    (void)filename;
+    (void)content_type;
+    (void)transfer_encoding;
+    if (f->bad != NULL || key == NULL || strlen(key) >= sizeof f->f[0].key)
+        return MHD_YES; /* spoilt already, or no parameter of ours */
+    if (data == NULL)
+        size = 0;
+    if (memchr(data != NULL ? data : "", '\0', size) != NULL) {
+        f->bad = "nul_in_parameter";
+        return MHD_YES;
+    }
+    for (i = 0; i < f->n && strcmp(f->f[i].key, key) != 0; i++)
+        ;
+    if (i == f->n) { /* a new parameter */
+        if (off != 0 || f->n == FORM_FIELDS) {
+            f->bad = off != 0 ? "malformed_form" : "too_many_parameters";
+            return MHD_YES;
+        }
+        snprintf(f->f[i].key, sizeof f->f[i].key, "%s", key);
+        f->f[i].val = xmalloc(1);
+        f->f[i].val[0] = '\0';
+        f->f[i].len = 0;
+        f->n++;
+    } else if (i != f->n - 1 || off != f->f[i].len) {
+        f->bad = "duplicate_parameter"; /* RFC 6749 3.2: sent at most once */
+        return MHD_YES;
+    }
+    if (size == 0)
+        return MHD_YES;
+    if (f->f[i].len + size > FORM_VALUE) {
+        f->bad = "parameter_too_long";
+        return MHD_YES;
+    }
+    v = xmalloc(f->f[i].len + size + 1); /* not realloc: the old copy is wiped first */
+    memcpy(v, f->f[i].val, f->f[i].len);
+    memcpy(v + f->f[i].len, data, size);
+    v[f->f[i].len + size] = '\0';
+    OPENSSL_cleanse(f->f[i].val, f->f[i].len);
+    free(f->f[i].val);
+    f->f[i].val = v;
+    f->f[i].len += size;
+    return MHD_YES;
+}
+
+/* a form for the POST endpoints of the device flow; NULL for any other request */
+static struct acred_form *acred_form_start(struct MHD_Connection *conn, const char *url,
+                                           const char *method)
+{
+    const char *ct;
+    struct acred_form *f;
+    size_t n = strlen(MHD_HTTP_POST_ENCODING_FORM_URLENCODED);
+
+    if (strcmp(method, "POST") != 0 ||
+        !(is_issuer_path(url, "/device/code") || is_issuer_path(url, "/token")))
+        return NULL;
+    f = xmalloc(sizeof *f);
+    memset(f, 0, sizeof *f);
+    ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (ct == NULL || strncasecmp(ct, MHD_HTTP_POST_ENCODING_FORM_URLENCODED, n) != 0 ||
+        (ct[n] != '\0' && ct[n] != ';' && ct[n] != ' '))
+        f->bad = "not_a_form";
+    else if ((f->pp = MHD_create_post_processor(conn, 1024, acred_form_field, f)) == NULL)
+        f->bad = "not_a_form";
+    return f;
+}
+
+static void acred_form_feed(struct acred_form *f, const char *data, size_t n)
+{
+    if (f->pp != NULL && f->bad == NULL && MHD_post_process(f->pp, data, n) != MHD_YES)
+        f->bad = "malformed_form";
+}
+
+/* the whole body is in: the last value reaches the iterator only now */
+static void acred_form_finish(struct acred_form *f)
+{
+    if (f->pp == NULL)
+        return;
+    if (MHD_destroy_post_processor(f->pp) != MHD_YES && f->bad == NULL)
+        f->bad = "malformed_form";
+    f->pp = NULL;
+}
+
+static void acred_form_free(struct acred_form *f)
+{
+    if (f == NULL)
+        return;
+    acred_form_finish(f);
+    for (size_t i = 0; i < f->n; i++) {
+        OPENSSL_cleanse(f->f[i].val, f->f[i].len);
+        free(f->f[i].val);
+    }
+    free(f);
+}
+
+static const char *acred_form_get(const struct acred_form *f, const char *key)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->f[i].key, key) == 0)
+            return f->f[i].val;
+    return NULL;
+}
+
+/* -- answers ------------------------------------------------------------------------------------ */
+
+/* an OAuth error of the device flow: the error is also the logged outcome */
+static enum MHD_Result acred_oauth_error(struct ctx *c, unsigned status, const char *error,
+                                         const char *desc, const char *reason)
+{
+    log_str(c, "outcome", error);
+    return respond_error(c, status, error, desc, reason);
+}
+
+/* a body that is no usable form: why, for the client and for the log */
+static enum MHD_Result acred_bad_form(struct ctx *c)
+{
+    const char *why = c->form != NULL && c->form->bad != NULL ? c->form->bad : "not_a_form";
+
+    return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "invalid_request",
+                             strcmp(why, "not_a_form") == 0
+                                 ? "The body must be an application/x-www-form-urlencoded form"
+                                 : "The form has a repeated, overlong or malformed parameter",
+                             why);
+}
+
+/* overwrite the string member key of o (a secret about to be freed) */
+static void acred_json_wipe(json_object *o, const char *key)
+{
+    json_object *v;
+
+    if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+        OPENSSL_cleanse((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
+}
+
+/* a body that holds secrets: the serialised text and the named members are wiped after use */
+static enum MHD_Result acred_respond_secret(struct ctx *c, json_object *body,
+                                            const char *const *secrets)
+{
+    const char *text = json_object_to_json_string_ext(body, JSON_FLAGS);
+    enum MHD_Result ret = respond(c, MHD_HTTP_OK, text);
+
+    OPENSSL_cleanse((char *)text, strlen(text));
+    for (; *secrets != NULL; secrets++)
+        acred_json_wipe(body, *secrets);
+    json_object_put(body);
+    return ret;
+}
+
+static void log_sha256(struct ctx *c, const char *key, const char *secret)
+{
+    char hex[65];
+
+    sha256_hex(secret, strlen(secret), hex);
+    log_str(c, key, hex);
+}
+
+/* -- tokens ------------------------------------------------------------------------------------- */
+
+/* claims signed with rsa1 (RS256) as a compact JWT; NULL if OpenSSL fails */
+static char *acred_sign_jwt(json_object *claims)
+{
+    static const char header[] = "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"rsa1\"}";
+    const char *payload = json_object_to_json_string_ext(claims, JSON_FLAGS);
+    char *h = b64url((const unsigned char *)header, strlen(header));
+    char *p = b64url((const unsigned char *)payload, strlen(payload));
+    char *input = xasprintf("%s.%s", h, p), *jwt = NULL;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char *sig = NULL;
+    size_t siglen = 0, n = strlen(input);
+
+    if (md != NULL &&
+        EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, g.rsa, NULL) == 1 &&
+        EVP_DigestSign(md, NULL, &siglen, (const unsigned char *)input, n) == 1) {
+        sig = xmalloc(siglen);
+        if (EVP_DigestSign(md, sig, &siglen, (const unsigned char *)input, n) == 1) {
+            char *s = b64url(sig, siglen);
+
+            jwt = xasprintf("%s.%s", input, s);
+            free(s);
+        }
+    }
+    ERR_clear_error();
+    EVP_MD_CTX_free(md);
+    free(sig);
+    free(h);
+    free(p);
+    free(input);
+    return jwt;
+}
+
+/* the answer to a granted request: an access token for user and a new refresh token */
+static enum MHD_Result acred_issue(struct ctx *c, const char *user)
+{
+    static const char *const secrets[] = { "access_token", "refresh_token", NULL };
+    char refresh[49], hex[65], jti[25], *sub = xasprintf("u_%s", user);
+    char *scope = xasprintf("openid %s", g.cfg.scope), *jwt;
+    time_t now = time(NULL);
+    json_object *claims = json_object_new_object(), *b;
+    struct acred_refresh *r;
+
+    random_alnum(jti, 24);
+    json_object_object_add(claims, "iss", json_object_new_string(g.issuer));
+    json_object_object_add(claims, "aud", json_object_new_string(g.cfg.client_id));
+    json_object_object_add(claims, "sub", json_object_new_string(sub));
+    json_object_object_add(claims, "preferred_username", json_object_new_string(user));
+    json_object_object_add(claims, "scope", json_object_new_string(scope));
+    json_object_object_add(claims, "iat", json_object_new_int64(now));
+    json_object_object_add(claims, "exp", json_object_new_int64(now + ACCESS_TTL));
+    json_object_object_add(claims, "jti", json_object_new_string(jti));
+    jwt = acred_sign_jwt(claims);
+    json_object_put(claims);
+    log_str(c, "user", user);
+    log_str(c, "sub", sub);
+    log_str(c, "jti", jti);
+    free(sub);
+    if (jwt == NULL) {
+        free(scope);
+        return acred_oauth_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "server_error",
+                                 "Cannot sign the access token", "sign_failed");
+    }
+
+    random_alnum(refresh, 48);
+    sha256_hex(refresh, 48, hex);
+    pthread_mutex_lock(&acred_dev.lock);
+    r = &acred_dev.ref[acred_dev.ref_next];
+    acred_dev.ref_next = (acred_dev.ref_next + 1) % REFRESH_MAX;
+    r->used = 1;
+    memcpy(r->sha256, hex, sizeof r->sha256);
+    snprintf(r->user, sizeof r->user, "%s", user);
+    pthread_mutex_unlock(&acred_dev.lock);
+
+    log_sha256(c, "access_token_sha256", jwt);
+    log_str(c, "issued_refresh_token_sha256", hex);
+    log_str(c, "outcome", "issued");
+    b = json_object_new_object();
+    json_object_object_add(b, "access_token", json_object_new_string(jwt));
+    json_object_object_add(b, "token_type", json_object_new_string("Bearer"));
+    json_object_object_add(b, "expires_in", json_object_new_int(ACCESS_TTL));
+    json_object_object_add(b, "refresh_token", json_object_new_string(refresh));
+    json_object_object_add(b, "scope", json_object_new_string(scope));
+    OPENSSL_cleanse(jwt, strlen(jwt));
+    OPENSSL_cleanse(refresh, sizeof refresh);
+    free(jwt);
+    free(scope);
+    return acred_respond_secret(c, b, secrets);
+}
+
+/* -- the authorizations ------------------------------------------------------------------------ */
+
+/* past expires_in, a pending or approved authorization is expired */
+static void acred_dev_age(struct acred_device *d, double now)
+{
+    if ((d->state == DEV_PENDING || d->state == DEV_APPROVED) && now >= d->expires)
+        d->state = DEV_EXPIRED;
+}
+
+/* under the lock: a fresh user code, ABCD-EFGH, that no authorization we keep has */
+static void acred_new_user_code(char out[10])
+{
+    for (;;) {
+        unsigned char b[32];
+        size_t k = 0, i;
+        int taken = 0;
+
+        random_bytes(b, sizeof b);
+        for (i = 0; i < sizeof b && k < 9; i++) {
+            if (k == 4)
+                out[k++] = '-';
+            if (b[i] < 240) /* 240 = 12 * 20: unbiased */
+                out[k++] = USER_CODE_SET[b[i] % 20];
+        }
+        if (k < 9)
+            continue;
+        out[9] = '\0';
+        for (i = 0; i < DEVICE_MAX && !taken; i++)
+            taken = acred_dev.dev[i].used && strcmp(acred_dev.dev[i].user_code, out) == 0;
+        if (!taken)
+            return;
+    }
+}
+
+/* under the lock: the authorization with this user code (as typed: any case, dash optional) */
+static struct acred_device *acred_find_user_code(const char *typed)
+{
+    char code[10];
+    size_t k = 0;
+
+    for (; *typed != '\0'; typed++) {
+        char ch = *typed >= 'a' && *typed <= 'z' ? (char)(*typed - 'a' + 'A') : *typed;
+
+        if (ch == '-' || ch == ' ')
+            continue;
+        if (k == 9 || strchr(USER_CODE_SET, ch) == NULL)
+            return NULL;
+        if (k == 4)
+            code[k++] = '-';
+        code[k++] = ch;
+    }
+    if (k != 9)
+        return NULL;
+    code[9] = '\0';
+    for (size_t i = 0; i < DEVICE_MAX; i++)
+        if (acred_dev.dev[i].used && strcmp(acred_dev.dev[i].user_code, code) == 0)
+            return &acred_dev.dev[i];
+    return NULL;
+}
+
+/* POST {issuer}/device/code: client_id and scope -> a pending authorization */
+static enum MHD_Result acred_serve_device_code(struct ctx *c)
+{
+    static const char *const secrets[] = { "device_code", NULL };
+    const char *client, *scope;
+    char device_code[44], hex[65], user_code[10], *uri, *complete;
+    struct acred_device *d;
+    json_object *b;
+    size_t origin;
+
+    if (g.issuer == NULL) /* only before the port file exists */
+        return acred_oauth_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable",
+                                 "Starting", NULL);
+    if (c->form == NULL || c->form->bad != NULL)
+        return acred_bad_form(c);
+    client = acred_form_get(c->form, "client_id");
+    scope = acred_form_get(c->form, "scope");
+    if (client != NULL)
+        log_set(c, "client_id", json_safe_string(client));
+    if (scope != NULL)
+        log_set(c, "scope", json_safe_string(scope));
+    if (client == NULL || strcmp(client, g.cfg.client_id) != 0)
+        return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "invalid_client",
+                                 "Client authentication failed",
+                                 client == NULL ? "no_client_id" : "unknown_client");
+    if (scope == NULL || *scope == '\0')
+        return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "invalid_request", "scope is required",
+                                 "no_scope");
+
+    random_alnum(device_code, 43);
+    sha256_hex(device_code, 43, hex);
+    pthread_mutex_lock(&acred_dev.lock);
+    d = &acred_dev.dev[acred_dev.dev_next];
+    acred_dev.dev_last = (long)acred_dev.dev_next;
+    acred_dev.dev_next = (acred_dev.dev_next + 1) % DEVICE_MAX;
+    memset(d, 0, sizeof *d);
+    acred_new_user_code(d->user_code);
+    d->used = 1;
+    memcpy(d->code_sha256, hex, sizeof d->code_sha256);
+    d->expires = acred_mono() + (double)g.cfg.device_expires;
+    d->interval = g.cfg.device_interval;
+    d->state = DEV_PENDING;
+    memcpy(user_code, d->user_code, sizeof user_code);
+    pthread_mutex_unlock(&acred_dev.lock);
+
+    origin = strlen(g.issuer) - strlen(g.issuer_path); /* https://127.0.0.1:PORT */
+    uri = xasprintf("%.*s/device", (int)origin, g.issuer);
+    complete = xasprintf("%s?user_code=%s", uri, user_code);
+    log_str(c, "user_code", user_code);
+    log_str(c, "device_code_sha256", hex);
+    log_str(c, "outcome", "created");
+    b = json_object_new_object();
+    json_object_object_add(b, "device_code", json_object_new_string(device_code));
+    json_object_object_add(b, "user_code", json_object_new_string(user_code));
+    json_object_object_add(b, "verification_uri", json_object_new_string(uri));
+    json_object_object_add(b, "verification_uri_complete", json_object_new_string(complete));
+    json_object_object_add(b, "expires_in", json_object_new_int64(g.cfg.device_expires));
+    json_object_object_add(b, "interval", json_object_new_int64(g.cfg.device_interval));
+    OPENSSL_cleanse(device_code, sizeof device_code);
+    free(uri);
+    free(complete);
+    return acred_respond_secret(c, b, secrets);
+}
+
+/* the device_code grant: pending, slow_down, denied, expired, or the tokens (once) */
+static enum MHD_Result acred_token_device(struct ctx *c)
+{
+    const char *code = acred_form_get(c->form, "device_code");
+    char hex[65], user[USER_NAME_MAX + 1] = "";
+    enum { T_UNKNOWN, T_PENDING, T_SLOW, T_DENIED, T_EXPIRED, T_USED, T_ISSUE } t = T_UNKNOWN;
+    double now = acred_mono();
+
+    if (code == NULL || *code == '\0')
+        return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "invalid_request",
+                                 "device_code is required", "no_device_code");
+    sha256_hex(code, strlen(code), hex);
+    log_str(c, "device_code_sha256", hex);
+    pthread_mutex_lock(&acred_dev.lock);
+    for (size_t i = 0; i < DEVICE_MAX; i++) {
+        struct acred_device *d = &acred_dev.dev[i];
+
+        if (!d->used || strcmp(d->code_sha256, hex) != 0)
+            continue;
+        acred_dev_age(d, now);
+        switch (d->state) {
+        case DEV_PENDING:
+            if (d->polls > 0 && now - d->last_poll < (double)d->interval) {
+                d->interval += 5; /* RFC 8628 3.5 */
+                d->slow_downs++;
+                t = T_SLOW;
+            } else {
+                t = T_PENDING;
+            }
+            break;
+        case DEV_APPROVED:
+            d->state = DEV_EXCHANGED;
+            memcpy(user, d->user, sizeof user);
+            t = T_ISSUE;
+            break;
+        case DEV_DENIED: t = T_DENIED; break;
+        case DEV_EXPIRED: t = T_EXPIRED; break;
+        case DEV_EXCHANGED: t = T_USED; break;
+        }
+        d->polls++;
+        d->last_poll = now;
+        log_str(c, "user_code", d->user_code);
+        log_set(c, "polls", json_object_new_int64(d->polls));
+        log_set(c, "interval", json_object_new_int64(d->interval));
+        break;
+    }
+    pthread_mutex_unlock(&acred_dev.lock);
+
+    switch (t) {
+    case T_PENDING:
+        return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "authorization_pending",
+                                 "The user has not yet approved the request", NULL);
+    case T_SLOW:
+        return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "slow_down",
+                                 "Polling too fast; wait 5 seconds longer", NULL);
+    case T_DENIED:
+        return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "access_denied",
+                                 "The user denied the request", NULL);
+    case T_EXPIRED:
+        return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "expired_token",
+                                 "The device code has expired", NULL);
+    case T_USED:
+        return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "invalid_grant",
+                                 "The device code was used already", "code_reused");
+    case T_ISSUE:
+        return acred_issue(c, user);
+    case T_UNKNOWN:
+        break;
+    }
+    return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "invalid_grant", "Unknown device code",
+                             "unknown_device_code");
+}
+
+/* the refresh_token grant: a refresh token of ours, once; it is replaced by a new one */
+static enum MHD_Result acred_token_refresh(struct ctx *c)
+{
+    const char *rt = acred_form_get(c->form, "refresh_token");
+    char hex[65], user[USER_NAME_MAX + 1] = "";
+
+    if (rt == NULL || *rt == '\0')
+        return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "invalid_request",
+                                 "refresh_token is required", "no_refresh_token");
+    sha256_hex(rt, strlen(rt), hex);
+    log_str(c, "refresh_token_sha256", hex);
+    pthread_mutex_lock(&acred_dev.lock);
+    for (size_t i = 0; i < REFRESH_MAX; i++) {
+        struct acred_refresh *r = &acred_dev.ref[i];
+
+        if (r->used && strcmp(r->sha256, hex) == 0) {
+            memcpy(user, r->user, sizeof user);
+            memset(r, 0, sizeof *r); /* rotated: it works once */
+            break;
+        }
+    }
+    pthread_mutex_unlock(&acred_dev.lock);
+    if (user[0] == '\0')
+        return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "invalid_grant",
+                                 "Unknown refresh token", "unknown_refresh_token");
+    return acred_issue(c, user);
+}
+
+/* POST {issuer}/token */
+static enum MHD_Result acred_serve_token(struct ctx *c)
+{
+    const char *grant, *client;
+
+    if (g.issuer == NULL) /* only before the port file exists */
+        return acred_oauth_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "temporarily_unavailable",
+                                 "Starting", NULL);
+    if (c->form == NULL || c->form->bad != NULL)
+        return acred_bad_form(c);
+    grant = acred_form_get(c->form, "grant_type");
+    client = acred_form_get(c->form, "client_id");
+    if (grant != NULL)
+        log_set(c, "grant_type", json_safe_string(grant));
+    if (client != NULL)
+        log_set(c, "client_id", json_safe_string(client));
+    if (grant == NULL || *grant == '\0')
+        return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "invalid_request",
+                                 "grant_type is required", "no_grant_type");
+    if (strcmp(grant, DEVICE_GRANT) != 0 && strcmp(grant, "refresh_token") != 0)
+        return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "unsupported_grant_type",
+                                 "This grant type is not supported here", NULL);
+    if (client == NULL || strcmp(client, g.cfg.client_id) != 0)
+        return acred_oauth_error(c, MHD_HTTP_BAD_REQUEST, "invalid_client",
+                                 "Client authentication failed",
+                                 client == NULL ? "no_client_id" : "unknown_client");
+    return strcmp(grant, DEVICE_GRANT) == 0 ? acred_token_device(c) : acred_token_refresh(c);
+}
+
+/* -- test control: /test/device/{approve,deny,expire,last} ---------------------------------- */
+
+static int acred_valid_user(const char *u)
+{
+    size_t n = strlen(u);
+
+    if (n == 0 || n > USER_NAME_MAX)
+        return 0;
+    for (; *u != '\0'; u++)
+        if (!((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') || (*u >= '0' && *u <= '9') ||
+              strchr("._@-", *u) != NULL))
+            return 0;
+    return 1;
+}
+
+static enum MHD_Result acred_serve_device_last(struct ctx *c)
+{
+    json_object *b;
+    struct acred_device *d;
+
+    pthread_mutex_lock(&acred_dev.lock);
+    if (acred_dev.dev_last < 0) {
+        pthread_mutex_unlock(&acred_dev.lock);
+        return respond_error(c, MHD_HTTP_NOT_FOUND, "not_found", "No authorization yet", NULL);
+    }
+    d = &acred_dev.dev[acred_dev.dev_last];
+    acred_dev_age(d, acred_mono());
+    b = json_object_new_object();
+    json_object_object_add(b, "user_code", json_object_new_string(d->user_code));
+    json_object_object_add(b, "polls", json_object_new_int64(d->polls));
+    json_object_object_add(b, "state", json_object_new_string(acred_dev_state_name[d->state]));
+    json_object_object_add(b, "interval", json_object_new_int64(d->interval));
+    json_object_object_add(b, "slow_downs", json_object_new_int64(d->slow_downs));
+    if (d->user[0] != '\0')
+        json_object_object_add(b, "user", json_object_new_string(d->user));
+    pthread_mutex_unlock(&acred_dev.lock);
+    return respond_json(c, MHD_HTTP_OK, b);
+}
+
+static enum MHD_Result acred_serve_device_test(struct ctx *c, const char *action)
+{
+    const char *code, *user = NULL;
+    enum acred_dev_state to;
+    struct acred_device *d;
+    int ok = 0;
+
+    if (strcmp(action, "last") == 0)
+        return acred_serve_device_last(c);
+    if (strcmp(action, "approve") == 0)
+        to = DEV_APPROVED;
+    else if (strcmp(action, "deny") == 0)
+        to = DEV_DENIED;
+    else if (strcmp(action, "expire") == 0)
+        to = DEV_EXPIRED;
+    else
+        return respond_error(c, MHD_HTTP_NOT_FOUND, "not_found", "No such resource", NULL);
+    code = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "user_code");
+    if (code == NULL || *code == '\0')
+        return respond_error(c, MHD_HTTP_BAD_REQUEST, "invalid_request", "user_code is required",
+                             "no_user_code");
+    if (to == DEV_APPROVED) {
+        user = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "user");
+        if (user == NULL || !acred_valid_user(user))
+            return respond_error(c, MHD_HTTP_BAD_REQUEST, "invalid_request",
+                                 "user must be 1-64 characters of A-Z a-z 0-9 . _ @ -",
+                                 "bad_user");
+    }
+
+    pthread_mutex_lock(&acred_dev.lock);
+    d = acred_find_user_code(code);
+    if (d != NULL) {
+        acred_dev_age(d, acred_mono());
+        log_str(c, "user_code", d->user_code);
+        log_str(c, "state", acred_dev_state_name[d->state]);
+        /* approve and deny act before the code is used or expired; expire acts until it is used */
+        ok = d->state == to || d->state == DEV_PENDING ||
+             (d->state == DEV_APPROVED && to != DEV_APPROVED) ||
+             (d->state == DEV_DENIED && to == DEV_EXPIRED);
+        if (ok) {
+            d->state = to;
+            if (user != NULL)
+                snprintf(d->user, sizeof d->user, "%s", user);
+        }
+    }
+    pthread_mutex_unlock(&acred_dev.lock);
+    if (d == NULL)
+        return respond_error(c, MHD_HTTP_NOT_FOUND, "not_found", "Unknown user_code",
+                             "unknown_user_code");
+    if (!ok)
+        return respond_error(c, MHD_HTTP_CONFLICT, "conflict",
+                             "The authorization is no longer pending", "not_pending");
+    log_str(c, "outcome", action);
+    return respond(c, MHD_HTTP_OK, "{\"ok\":true}");
+}
+
 static enum MHD_Result route(struct ctx *c, const char *url, const char *method)
 {
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
@@ -987,6 +1696,12 @@ static enum MHD_Result route(struct ctx *c, const char *url, const char *method)
         if (slash != NULL && slash != inst && strcmp(slash, OBTAIN_SUFFIX) == 0)
             return serve_obtain(c, inst, (size_t)(slash - inst));
     }
+    if (strcmp(method, "POST") == 0 && is_issuer_path(url, "/device/code"))
+        return acred_serve_device_code(c);
+    if (strcmp(method, "POST") == 0 && is_issuer_path(url, "/token"))
+        return acred_serve_token(c);
+    if ((get || strcmp(method, "POST") == 0) && strncmp(url, "/test/device/", 13) == 0)
+        return acred_serve_device_test(c, url + 13);
     return respond_error(c, MHD_HTTP_NOT_FOUND, "not_found", "No such resource", NULL);
 }
 
@@ -1033,12 +1748,14 @@ static void ctx_free(struct ctx *c)
     free(c->token);
 }
 
-static enum MHD_Result dispatch(struct MHD_Connection *conn, const char *url, const char *method)
+static enum MHD_Result dispatch(struct MHD_Connection *conn, const char *url, const char *method,
+                                struct acred_form *form)
 {
     struct ctx c;
     enum MHD_Result ret;
 
     ctx_init(&c, conn, url, method);
+    c.form = form;
     ret = route(&c, url, method);
     ctx_free(&c);
     return ret;
@@ -1091,6 +1808,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->answered = 1;
             return refuse_body(conn, url, method);
         }
+        r->form = acred_form_start(conn, url, method);
         return MHD_YES;
     }
     if (r->answered) { /* MHD should not read that body; if it does, drop it */
@@ -1099,10 +1817,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (*upload_data_size != 0) { /* discard the body; a chunked one over MAX_BODY: hang up */
         r->body += *upload_data_size;
+        if (r->form != NULL && r->body <= MAX_BODY) /* the device flow reads its form */
+            acred_form_feed(r->form, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return r->body > MAX_BODY ? MHD_NO : MHD_YES;
     }
-    return dispatch(conn, url, method);
+    if (r->form != NULL)
+        acred_form_finish(r->form);
+    return dispatch(conn, url, method, r->form);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -1111,6 +1833,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     (void)cls;
     (void)conn;
     (void)toe;
+    if (*req_cls != NULL)
+        acred_form_free(((struct req *)*req_cls)->form);
     free(*req_cls);
     *req_cls = NULL;
 }
@@ -1305,7 +2029,8 @@ static void usage(FILE *f)
     fputs("usage: mock_idp --cert PEM --key PEM --rsa-key PEM --ec-key PEM --log FILE\n"
           "                [--port N] [--port-file FILE] [--pid-file FILE] [--opaque FILE]\n"
           "                [--issuer-path PATH] [--instance ID] [--scope S] [--delay-ms N]\n"
-          "                [--issued FILE]\n",
+          "                [--issued FILE] [--date-offset SECONDS]\n"
+          "                [--client-id ID] [--device-expires SECONDS] [--device-interval SECONDS]\n",
           f);
 }
 
@@ -1338,7 +2063,7 @@ static long number_arg(const char *opt, const char *s, long min, long max)
 static void parse_args(int argc, char **argv, struct config *cfg)
 {
     enum { O_CERT = 256, O_KEY, O_RSA, O_EC, O_PORT, O_PORTF, O_PIDF, O_LOG, O_ISSUED, O_OPAQUE, O_IPATH,
-           O_INST, O_SCOPE, O_DELAY, O_HELP };
+           O_INST, O_SCOPE, O_DELAY, O_DATE, O_HELP, O_CLIENT, O_DEV_EXPIRES, O_DEV_INTERVAL };
     static const struct option lo[] = {
         { "cert", required_argument, NULL, O_CERT },
         { "key", required_argument, NULL, O_KEY },
@@ -1354,6 +2079,10 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         { "instance", required_argument, NULL, O_INST },
         { "scope", required_argument, NULL, O_SCOPE },
         { "delay-ms", required_argument, NULL, O_DELAY },
+        { "date-offset", required_argument, NULL, O_DATE },
+        { "client-id", required_argument, NULL, O_CLIENT },
+        { "device-expires", required_argument, NULL, O_DEV_EXPIRES },
+        { "device-interval", required_argument, NULL, O_DEV_INTERVAL },
         { "help", no_argument, NULL, O_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -1363,6 +2092,9 @@ static void parse_args(int argc, char **argv, struct config *cfg)
     cfg->issuer_path = DEFAULT_ISSUER_PATH;
     cfg->instance = DEFAULT_INSTANCE;
     cfg->scope = DEFAULT_SCOPE;
+    cfg->client_id = "app_test";
+    cfg->device_expires = 600;
+    cfg->device_interval = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":", lo, NULL)) != -1) {
         switch (c) {
@@ -1380,6 +2112,14 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         case O_INST: cfg->instance = optarg; break;
         case O_SCOPE: cfg->scope = optarg; break;
         case O_DELAY: cfg->delay_ms = number_arg("--delay-ms", optarg, 0, 3600000); break;
+        case O_DATE: cfg->date_offset = number_arg("--date-offset", optarg, -86400, 86400); break;
+        case O_CLIENT: cfg->client_id = optarg; break;
+        case O_DEV_EXPIRES:
+            cfg->device_expires = number_arg("--device-expires", optarg, 1, 86400);
+            break;
+        case O_DEV_INTERVAL:
+            cfg->device_interval = number_arg("--device-interval", optarg, 0, 3600);
+            break;
         case O_HELP: usage(stdout); exit(0);
         case ':': die_usage("%s needs an argument", argv[optind - 1]);
         default: die_usage("unknown option '%s'", argv[optind - 1]);
@@ -1395,6 +2135,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
         die_usage("--instance must be a non-empty path segment");
     if (cfg->scope[0] == '\0' || strchr(cfg->scope, ' ') != NULL)
         die_usage("--scope must be one non-empty scope");
+    if (cfg->client_id[0] == '\0')
+        die_usage("--client-id must not be empty");
 }
 
 static struct MHD_Daemon *start_daemon(void)
