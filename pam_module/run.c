@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
@@ -63,16 +64,34 @@ static int check_helper(struct acred_ctx *ctx, char *real)
     return 0;
 }
 
+/* the kernel's struct for rt_sigaction (x86-64, arm64 and the like) */
+struct acred_ksigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    unsigned long mask;
+};
+
+/* default disposition for sig; glibc refuses its two reserved signals (32, 33), which an
+ * ancestor may have set to ignored (and ignored survives exec): the kernel still lets us */
+static void default_signal(int sig)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    if (sigaction(sig, &dfl, NULL) != 0) {
+        struct acred_ksigaction k = {.handler = SIG_DFL};
+        (void)syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
+    }
+}
+
 /* in the child, between fork and exec: async-signal-safe calls only */
 static void child_exec(int sock, const char *path, char *const argv[], char *const envp[])
 {
-    struct sigaction dfl;
     sigset_t none;
-    memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
-            (void)sigaction(sig, &dfl, NULL);
+            default_signal(sig);
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
     int devnull = open("/dev/null", O_RDWR);
