@@ -10,8 +10,16 @@
 int acred_http_init(struct acred_http *h, const struct acred_config *cfg)
 {
     h->cfg = cfg;
-    h->curl = curl_easy_init();
-    return h->curl ? 0 : -1;
+    h->curl = NULL; /* made by the first transfer: no network, no libcurl loaded */
+    return 0;
+}
+
+/* the login's one handle (so that its transfers share connections), made on first use */
+static CURL *easy_handle(struct acred_http *h)
+{
+    if (h->curl == NULL)
+        h->curl = curl_easy_init();
+    return h->curl;
 }
 
 void acred_http_cleanup(struct acred_http *h)
@@ -133,12 +141,10 @@ static void free_headers(struct curl_slist *list)
     curl_slist_free_all(list);
 }
 
-static enum acred_reason perform(struct acred_http *h, const char *url, struct curl_slist *hdrs,
-                                 struct acred_http_resp *r, char *msg, size_t msglen)
+/* the options of every transfer: TLS checks, https only, no redirects, no signals, bounds */
+static void setup_easy(CURL *c, const struct acred_config *cfg, const char *url,
+                       struct curl_slist *hdrs, struct acred_http_resp *r)
 {
-    CURL *c = h->curl;
-    const struct acred_config *cfg = h->cfg;
-    memset(r, 0, sizeof(*r));
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
@@ -158,6 +164,14 @@ static enum acred_reason perform(struct acred_http *h, const char *url, struct c
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+}
+
+static enum acred_reason perform(struct acred_http *h, const char *url, struct curl_slist *hdrs,
+                                 struct acred_http_resp *r, char *msg, size_t msglen)
+{
+    CURL *c = h->curl;
+    memset(r, 0, sizeof(*r));
+    setup_easy(c, h->cfg, url, hdrs, r);
     CURLcode rc = curl_easy_perform(c);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     if (rc != CURLE_OK) {
@@ -174,6 +188,10 @@ enum acred_reason acred_http_get(struct acred_http *h, const char *url, const ch
                                  const char *const *headers, struct acred_http_resp *r,
                                  char *msg, size_t msglen)
 {
+    if (easy_handle(h) == NULL) {
+        memset(r, 0, sizeof(*r));
+        return ACRED_R_HELPER_ERROR;
+    }
     struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: application/json");
     for (size_t i = 0; headers && headers[i]; i++)
         hdrs = curl_slist_append(hdrs, headers[i]);
@@ -196,6 +214,10 @@ enum acred_reason acred_http_get(struct acred_http *h, const char *url, const ch
 enum acred_reason acred_http_post_form(struct acred_http *h, const char *url, const char *form,
                                        struct acred_http_resp *r, char *msg, size_t msglen)
 {
+    if (easy_handle(h) == NULL) {
+        memset(r, 0, sizeof(*r));
+        return ACRED_R_HELPER_ERROR;
+    }
     struct curl_slist *hdrs = curl_slist_append(NULL, "Accept: application/json");
     hdrs = curl_slist_append(hdrs, "Content-Type: application/x-www-form-urlencoded");
     curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, form);
@@ -203,4 +225,77 @@ enum acred_reason acred_http_post_form(struct acred_http *h, const char *url, co
     curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, NULL);
     free_headers(hdrs);
     return reason;
+}
+
+/* ---- several GETs at once (libcurl multi) -------------------------------------------------- */
+
+static void finish_parallel(CURL *c, CURLcode rc, struct acred_http_get_req *q)
+{
+    if (rc != CURLE_OK) {
+        acred_http_resp_free(&q->resp);
+        q->reason = transfer_error(rc, q->url, q->msg, sizeof(q->msg));
+        return;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &q->resp.status);
+    if (q->resp.body == NULL && (q->resp.body = calloc(1, 1)) == NULL) {
+        q->reason = ACRED_R_HELPER_ERROR;
+        return;
+    }
+    q->reason = ACRED_OK;
+}
+
+void acred_http_get_parallel(const struct acred_config *cfg, struct acred_http_get_req *reqs,
+                             size_t n)
+{
+    CURLM *m = curl_multi_init();
+    CURL *easy[ACRED_HTTP_PARALLEL_MAX] = {NULL};
+    struct curl_slist *hdrs[ACRED_HTTP_PARALLEL_MAX] = {NULL};
+    for (size_t i = 0; i < n; i++) {
+        memset(&reqs[i].resp, 0, sizeof(reqs[i].resp));
+        reqs[i].reason = ACRED_R_HELPER_ERROR;
+        snprintf(reqs[i].msg, sizeof(reqs[i].msg), "internal error in acred-helper");
+    }
+    if (m == NULL || n > ACRED_HTTP_PARALLEL_MAX)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        if ((easy[i] = curl_easy_init()) == NULL)
+            goto out;
+        hdrs[i] = curl_slist_append(NULL, "Accept: application/json");
+        for (size_t k = 0; reqs[i].headers && reqs[i].headers[k]; k++)
+            hdrs[i] = curl_slist_append(hdrs[i], reqs[i].headers[k]);
+        setup_easy(easy[i], cfg, reqs[i].url, hdrs[i], &reqs[i].resp);
+        curl_easy_setopt(easy[i], CURLOPT_HTTPGET, 1L);
+        if (curl_multi_add_handle(m, easy[i]) != CURLM_OK)
+            goto out;
+    }
+    /* each transfer is bounded by CURLOPT_TIMEOUT, so this loop ends within one timeout */
+    int running = 1;
+    while (running > 0) {
+        if (curl_multi_perform(m, &running) != CURLM_OK)
+            break;
+        if (running > 0 && curl_multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK)
+            break;
+    }
+    CURLMsg *done;
+    int left;
+    while ((done = curl_multi_info_read(m, &left)) != NULL) {
+        if (done->msg != CURLMSG_DONE)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            if (easy[i] == done->easy_handle)
+                finish_parallel(easy[i], done->data.result, &reqs[i]);
+    }
+out:
+    for (size_t i = 0; i < n && i < ACRED_HTTP_PARALLEL_MAX; i++) {
+        if (easy[i]) {
+            if (m)
+                curl_multi_remove_handle(m, easy[i]);
+            curl_easy_cleanup(easy[i]);
+        }
+        free_headers(hdrs[i]);
+        if (reqs[i].reason != ACRED_OK)
+            acred_http_resp_free(&reqs[i].resp);
+    }
+    if (m)
+        curl_multi_cleanup(m);
 }

@@ -49,4 +49,22 @@ void acred_http_resp_free(struct acred_http_resp *r);
 /* the host part of url, for messages ("eiam-developerapi.cn-hangzhou.aliyuncs.com") */
 const char *acred_url_host(const char *url, char *out, size_t outlen);
 
+/* one GET of acred_http_get_parallel */
+#define ACRED_HTTP_PARALLEL_MAX 4
+struct acred_http_get_req {
+    const char *url;
+    const char *const *headers;  /* extra header lines, NULL-ended; may be NULL */
+    struct acred_http_resp resp; /* out: when reason is ACRED_OK */
+    enum acred_reason reason;    /* out: as acred_http_get */
+    char msg[256];               /* out: one plain sentence when reason is not ACRED_OK */
+};
+
+/*
+ * Run n (at most ACRED_HTTP_PARALLEL_MAX) GETs at the same time (libcurl multi), each on its own
+ * handle with the options of every other transfer (so each is bounded by cfg->timeout, and all
+ * of them together by one timeout). Fills reqs[i].resp, .reason and .msg.
+ */
+void acred_http_get_parallel(const struct acred_config *cfg, struct acred_http_get_req *reqs,
+                             size_t n);
+
 #endif
