@@ -149,6 +149,22 @@ static void test_discovery_of_another_issuer(void **state)
     acred_oidc_free(&o);
 }
 
+/* no issuer, or one that is not a string: a broken answer (idp_bad_response), not bad_issuer */
+static void test_discovery_without_issuer(void **state)
+{
+    struct acred_oidc o = {0};
+    char msg[256];
+    const char *docs[] = {"{\"jwks_uri\":\"https://i/jwks\"}",
+                          "{\"issuer\":42,\"jwks_uri\":\"https://i/jwks\"}",
+                          "{\"issuer\":null,\"jwks_uri\":\"https://i/jwks\"}"};
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        assert_int_equal(acred_oidc_parse_discovery(&o, "https://i", docs[i], strlen(docs[i]), msg,
+                                                    sizeof(msg)),
+                         ACRED_R_IDP_BAD_RESPONSE);
+        acred_oidc_free(&o);
+    }
+}
+
 static void test_discovery_without_jwks(void **state)
 {
     struct acred_oidc o = {0};
@@ -211,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_discovery),
         cmocka_unit_test(test_discovery_of_another_issuer),
         cmocka_unit_test(test_discovery_without_jwks),
+        cmocka_unit_test(test_discovery_without_issuer),
         cmocka_unit_test(test_jwt_needs_three_parts),
         cmocka_unit_test(test_jwt_needs_a_full_signature),
         cmocka_unit_test(test_es256_signature_length),
