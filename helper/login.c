@@ -13,6 +13,7 @@
 #include "cache.h"
 #include "cloud.h"
 #include "device.h"
+#include "idpcache.h"
 
 #include <ctype.h>
 #include <pwd.h>
@@ -158,7 +159,7 @@ static enum acred_reason ensure_discovery(struct login *l)
         return ACRED_OK;
     if (l->idp_failed != ACRED_OK)
         return l->idp_failed; /* so that a login waits for a dead IdP once, not per step */
-    enum acred_reason r = acred_oidc_discover(&l->http, &l->oidc, l->msg, sizeof(l->msg));
+    enum acred_reason r = acred_idpcache_discover(&l->http, &l->oidc, l->msg, sizeof(l->msg));
     l->discovered = r == ACRED_OK;
     if (r != ACRED_OK)
         l->idp_failed = r;
@@ -171,7 +172,7 @@ static enum acred_reason ensure_jwks(struct login *l)
     if (r != ACRED_OK || l->oidc.jwks != NULL)
         return r;
     if (l->idp_failed == ACRED_OK)
-        l->idp_failed = acred_oidc_fetch_jwks(&l->http, &l->oidc, l->msg, sizeof(l->msg));
+        l->idp_failed = acred_idpcache_jwks(&l->http, &l->oidc, l->msg, sizeof(l->msg));
     return l->idp_failed;
 }
 
@@ -190,8 +191,8 @@ static long expected_sig_len(struct login *l, const char *text, size_t len)
     if (alg != NULL && ensure_jwks(l) == ACRED_OK) {
         const char *kid = acred_json_string(header, "kid");
         expected = acred_jwt_expected_sig_len(l->oidc.jwks, alg, kid);
-        if (expected < 0 && l->oidc.jwks_fetches < 2 &&
-            acred_oidc_fetch_jwks(&l->http, &l->oidc, l->msg, sizeof(l->msg)) == ACRED_OK)
+        if (expected < 0 &&
+            acred_idpcache_jwks_refetch(&l->http, &l->oidc, l->msg, sizeof(l->msg)) == ACRED_OK)
             expected = acred_jwt_expected_sig_len(l->oidc.jwks, alg, kid); /* rotated keys */
     }
     if (header)
@@ -478,8 +479,8 @@ static enum acred_reason check_jwt(struct login *l)
     if ((r = ensure_jwks(l)) != ACRED_OK)
         return r;
     r = acred_jwt_verify(&l->jwt, l->oidc.jwks);
-    if (r == ACRED_R_UNKNOWN_KEY && l->oidc.jwks_fetches < 2 &&
-        acred_oidc_fetch_jwks(&l->http, &l->oidc, l->msg, sizeof(l->msg)) == ACRED_OK)
+    if (r == ACRED_R_UNKNOWN_KEY &&
+        acred_idpcache_jwks_refetch(&l->http, &l->oidc, l->msg, sizeof(l->msg)) == ACRED_OK)
         r = acred_jwt_verify(&l->jwt, l->oidc.jwks); /* the IdP may have rotated its keys */
     if (r == ACRED_R_BAD_ALGORITHM)
         return fail(l, r, "Token is signed with an algorithm this host does not accept");

@@ -36,7 +36,12 @@ enum acred_reason acred_oidc_parse_discovery(struct acred_oidc *o, const char *i
         return ACRED_R_IDP_BAD_RESPONSE;
     }
     const char *iss = acred_json_string(doc, "issuer");
-    if (iss == NULL || strcmp(iss, issuer) != 0) {
+    if (iss == NULL) { /* a broken document, not another issuer */
+        json_object_put(doc);
+        snprintf(msg, msglen, "the identity provider's discovery document has no issuer");
+        return ACRED_R_IDP_BAD_RESPONSE;
+    }
+    if (strcmp(iss, issuer) != 0) {
         json_object_put(doc);
         snprintf(msg, msglen, "the identity provider names another issuer than the configured one");
         return ACRED_R_BAD_ISSUER;

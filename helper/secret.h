@@ -8,7 +8,7 @@
 void acred_secret_free(char *s);
 /* strdup that returns NULL for NULL */
 char *acred_strdup(const char *s);
-/* hex of n random bytes from OpenSSL's CSPRNG into out (2n+1 bytes); 0 or -1 */
+/* hex of n (at most 64) random bytes from the kernel CSPRNG into out (2n+1 bytes); 0 or -1 */
 int acred_random_hex(char *out, size_t n);
 
 #endif

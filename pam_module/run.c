@@ -291,12 +291,15 @@ static void reap(struct run *r, int kill_now)
         const char *kw, *v;
         while (acred_read_record(r->rd, until, &kw, &v) == ACRED_READ_RECORD)
             ; /* nothing may follow result; EOF or timeout ends this */
+        long pause_us = 50; /* it closed the socket and is exiting: a moment, then a bit more */
         while (acred_now_ms() < until) {
             pid_t w = waitpid(r->pid, &status, WNOHANG);
             if (w == r->pid || (w < 0 && errno != EINTR))
                 return;
-            struct timespec ts = {0, 5 * 1000 * 1000};
+            struct timespec ts = {0, pause_us * 1000};
             nanosleep(&ts, NULL);
+            if (pause_us < 5000)
+                pause_us *= 2;
         }
     }
     kill(r->pid, SIGKILL);

@@ -7,6 +7,8 @@ PACKAGES=(
   libpam0g-dev libcurl4-openssl-dev libssl-dev libjson-c-dev libqrencode-dev
   libcmocka-dev libmicrohttpd-dev
   openssh-server openssh-client sudo util-linux expect jq openssl curl
+  clang libclang-rt-14-dev valgrind cppcheck
+  scdoc man-db debhelper dpkg-dev lintian git
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

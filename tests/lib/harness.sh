@@ -23,8 +23,6 @@ acred_cleanup() {
   for p in $ACRED_PIDS; do kill "$p" 2>/dev/null; done
   for p in $ACRED_PIDS; do wait "$p" 2>/dev/null; done
   [ -n "${T:-}" ] && [ -d "$T" ] && { umount -R /dev 2>/dev/null; umount -R "$T/olddev" 2>/dev/null; rm -rf "$T"; }
-  [ -n "${ACRED_MADE_SSHD_DIR:-}" ] && rmdir /run/sshd 2>/dev/null
-  for d in ${ACRED_MADE_DIRS:-}; do umount "$d" 2>/dev/null; rmdir "$d" 2>/dev/null; done
   return 0
 }
 
@@ -50,6 +48,15 @@ acred_private_dev() {
   for _ in $(seq 100); do [ -S /dev/log ] && break; sleep 0.05; done
 }
 
+# syslog_sync: wait until the sink has written everything sent to /dev/log so far (a marker
+# through the same datagram socket comes out after all of it), so no test reads too early
+syslog_sync() {
+  local mark="acred-sync-$$-$RANDOM$RANDOM"
+  logger -d -u /dev/log -t acred-sync "$mark" 2>/dev/null || return 0
+  for _ in $(seq 400); do grep -q "$mark" "$T/syslog" && return 0; sleep 0.025; done
+  return 0
+}
+
 # users that exist only in this namespace
 acred_private_users() {
   mkdir -p "$T/etc" "$T/home"
@@ -64,6 +71,17 @@ acred_private_users() {
     uid=$((uid + 1))
   done
   echo "developers:x:2100:carol" >> "$T/etc/group"
+  # ACRED_EXTRA_USERS=N: N more users, user001..userN (uid 3001...), whose primary group is
+  # "crowd" (gid 2200): a crowd logging in at once (tests/e2e/concurrency.sh, make bench)
+  if [ "${ACRED_EXTRA_USERS:-0}" -gt 0 ]; then
+    echo "crowd:x:2200:" >> "$T/etc/group"
+    local i
+    for i in $(seq "$ACRED_EXTRA_USERS"); do
+      u=$(printf 'user%03d' "$i")
+      echo "$u:x:$((3000 + i)):2200:pam_acred test user:$T/home/$u:/bin/sh" >> "$T/etc/passwd"
+      echo "$u:*:19000:0:99999:7:::" >> "$T/etc/shadow"
+    done
+  fi
   for f in passwd group shadow; do mount --bind "$T/etc/$f" "/etc/$f"; done
 }
 
@@ -145,19 +163,21 @@ CONF
   chmod 0644 "$T/pam_acred.conf"
 }
 
-# the module's run-time directories, private to this namespace (tmpfs over them)
+# the module's run-time directories, private to this namespace: a tmpfs /run and /var/cache
+# of its own, so that nothing is created outside (and parallel tests cannot meet there)
 acred_private_run() {
-  local d mode
-  for d in /run/pam_acred:0700 /run/pam_acred-user:0755 /var/cache/pam_acred:0700; do
-    mode=${d#*:} d=${d%:*}
-    if [ ! -d "$d" ]; then mkdir -p "$d"; ACRED_MADE_DIRS="${ACRED_MADE_DIRS:-} $d"; fi
-    mount -t tmpfs -o "mode=$mode,size=8m" tmpfs "$d"
-  done
+  mount -t tmpfs -o mode=0755,size=64m tmpfs /run
+  mkdir -m 0755 /run/sshd /run/lock /run/pam_acred-user
+  mkdir -m 0700 /run/pam_acred
+  mount -t tmpfs -o mode=0755,size=64m tmpfs /var/cache
+  mkdir -m 0700 /var/cache/pam_acred
 }
 
 acred_setup() {
   trap acred_cleanup EXIT
-  T=$(mktemp -d /run/acred-test.XXXXXX)
+  # under /var/lib: root's, nothing above it writable by others (the module checks), and not
+  # hidden by the private /run
+  T=$(mktemp -d /var/lib/acred-test.XXXXXX)
   chmod 0755 "$T"
   acred_private_run
   acred_private_dev
@@ -207,9 +227,9 @@ remember_secret() { printf '%s\n' "$@" >> "$T/secrets"; }
 acred_pam_service() {
   mkdir -p "$T/pam.d"
   {
-    echo "auth     required $ACRED_MODULE $MODARGS ${2:-}"
-    echo "account  required $ACRED_MODULE $MODARGS"
-    echo "session  required $ACRED_MODULE $MODARGS"
+    echo "auth     required ${ACRED_MODULE:-$T/lib/pam_acred.so} $MODARGS ${2:-}"
+    echo "account  required ${ACRED_MODULE:-$T/lib/pam_acred.so} $MODARGS"
+    echo "session  required ${ACRED_MODULE:-$T/lib/pam_acred.so} $MODARGS"
   } > "$T/pam.d/$1"
 }
 
@@ -222,7 +242,10 @@ pam_login() {
   ${ACRED_PAMTEST_WRAP:-} "$top_builddir/tests/tools/pamtest" --confdir "$T/pam.d" --service "${SERVICE:-acred-test}" \
     --user "$user" --rhost 192.0.2.7 --answers "$T/answers" --env ${PAMTEST_OPTS:-} \
     > "$T/out" 2> "$T/pamtest.err"
+  local rc=$?
   rm -f "$T/answers"
+  syslog_sync
+  return $rc
 }
 
 # the last audit line of EVENT (auth by default), without the syslog prefix
@@ -247,14 +270,14 @@ pieces() { printf '%s' "$1" | fold -w "${2:-500}"; echo; }
 
 # a second sshd on 127.0.0.1 whose PAM service "sshd" is ours (bind-mounted in this namespace)
 acred_start_sshd() {
-  [ -d /run/sshd ] || { mkdir -m 0755 /run/sshd; ACRED_MADE_SSHD_DIR=1; }
+  [ -d /run/sshd ] || mkdir -m 0755 /run/sshd
   [ -f "$T/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$T/ssh_host_ed25519_key"
   {
-    echo "auth     required $T/lib/pam_acred.so $MODARGS"
+    echo "auth     required ${ACRED_MODULE:-$T/lib/pam_acred.so} $MODARGS"
     echo "account  required pam_unix.so"
-    echo "account  required $T/lib/pam_acred.so $MODARGS"
+    echo "account  required ${ACRED_MODULE:-$T/lib/pam_acred.so} $MODARGS"
     echo "session  required pam_unix.so"
-    echo "session  required $T/lib/pam_acred.so $MODARGS"
+    echo "session  required ${ACRED_MODULE:-$T/lib/pam_acred.so} $MODARGS"
   } > "$T/pam.sshd"
   mount --bind "$T/pam.sshd" /etc/pam.d/sshd
   local attempt
@@ -299,6 +322,7 @@ answer_on_tty() {
   local rc=$?
   rm -f "$T/answers"
   tr -d '\r' < "$T/out" > "$T/out.clean" && mv "$T/out.clean" "$T/out"
+  syslog_sync
   return $rc
 }
 
@@ -378,6 +402,9 @@ sudo_as() {
   while [ $# -gt 0 ] && [ "$1" != -- ]; do answers+=("$1"); shift; done
   shift
   printf '%s\n' "${answers[@]}" | as "$user" sudo -S "$@" > "$T/out" 2> "$T/sudo.err"
+  local rc=$?
+  syslog_sync
+  return $rc
 }
 
 # audit transcripts: mark_log, run a scenario, then transcript_is LINE... — the pam_acred and
@@ -390,7 +417,8 @@ new_lines() {
 }
 transcript_is() {
   local got i=0 t re
-  for _ in $(seq 40); do [ "$(new_lines | wc -l)" -ge $# ] && break; sleep 0.05; done
+  # sshd closes a session just after its client has gone: give late lines time (10 s at most)
+  for _ in $(seq 200); do [ "$(new_lines | wc -l)" -ge $# ] && break; sleep 0.05; done
   mapfile -t got < <(new_lines)
   if [ ${#got[@]} -eq $# ]; then
     for t in "$@"; do

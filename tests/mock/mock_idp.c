@@ -37,9 +37,11 @@
  * answers CLAIMS byte for byte (so a test can make it answer garbage).
  *
  * The log gets one JSON object per request and line: time, request_id, method, path, query,
- * status, auth ("jwt" | "opaque" | "none"), token_sha256, reason (why a token or request was
- * refused), sub, jti, role, duration, and for an issued credential access_key_id,
- * access_key_secret, security_token, expiration, expires_at. Never the bearer token itself.
+ * status, auth ("jwt" | "opaque" | "none"), conn (a serial number per TCP connection: requests
+ * on one connection share it), tls ("TLSv1.3", "TLSv1.2" or "older"), token_sha256, reason (why
+ * a token or request was refused), sub, jti, role, duration, and for an issued credential
+ * access_key_id, access_key_secret, security_token, expiration, expires_at. Never the bearer
+ * token itself.
  * The device flow adds client_id, scope, grant_type, user_code, polls, interval, user, outcome
  * and the sha256 (never the text) of device codes, access and refresh tokens.
  *
@@ -67,6 +69,7 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <gnutls/gnutls.h> /* the protocol numbers of MHD_CONNECTION_INFO_PROTOCOL */
 #include <microhttpd.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -442,6 +445,34 @@ static void log_set(struct ctx *c, const char *key, json_object *val)
 static void log_str(struct ctx *c, const char *key, const char *val)
 {
     log_set(c, key, val ? json_object_new_string(val) : NULL);
+}
+
+/* each TCP connection gets a serial number (its socket context), for the log's "conn" */
+static unsigned long conn_serial;
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        *socket_context =
+            (void *)(uintptr_t)__atomic_add_fetch(&conn_serial, 1, __ATOMIC_SEQ_CST);
+}
+
+/* "conn": the connection's serial; "tls": the protocol version it negotiated */
+static void log_connection(struct ctx *c)
+{
+    const union MHD_ConnectionInfo *sc =
+        MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *p =
+        MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_PROTOCOL);
+
+    if (sc != NULL)
+        log_set(c, "conn", json_object_new_int64((int64_t)(uintptr_t)sc->socket_context));
+    if (p != NULL)
+        log_str(c, "tls", p->protocol == GNUTLS_TLS1_3 ? "TLSv1.3"
+                          : p->protocol == GNUTLS_TLS1_2 ? "TLSv1.2" : "older");
 }
 
 /* sub and jti of a set of claims, when they are strings */
@@ -1732,6 +1763,7 @@ static void ctx_init(struct ctx *c, struct MHD_Connection *conn, const char *url
     log_set(c, "query", w.obj);
     log_set(c, "status", NULL); /* placeholders, to keep the order of the fields */
     log_str(c, "auth", c->token == NULL ? "none" : looks_like_jwt(c->token) ? "jwt" : "opaque");
+    log_connection(c);
     if (c->token != NULL) {
         char hex[65];
 
@@ -2154,6 +2186,7 @@ static struct MHD_Daemon *start_daemon(void)
                             MHD_OPTION_HTTPS_MEM_CERT, g.cert_pem,
                             MHD_OPTION_HTTPS_MEM_KEY, g.key_pem,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
