@@ -75,19 +75,20 @@ static int user_dir(uid_t uid, gid_t gid, int create)
     return open_dir(path, uid, gid, 0700, create);
 }
 
-static char *read_at(int dir, const char *name, uid_t owner)
+char *acred_file_read_at(int dir, const char *name, uid_t owner, size_t max)
 {
-    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     char *buf = NULL;
     if (fd < 0)
         return NULL;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == owner &&
-        (st.st_mode & 077) == 0 && st.st_size < MAX_FILE &&
+        (st.st_mode & 077) == 0 && (size_t)st.st_size < max &&
         (buf = malloc((size_t)st.st_size + 1)) != NULL) {
         ssize_t n = read(fd, buf, (size_t)st.st_size);
         if (n != st.st_size) {
-            acred_secret_free(buf); /* not yet terminated: wipe what was read */
+            acred_wipe(buf, (size_t)st.st_size);
+            free(buf);
             buf = NULL;
         } else {
             buf[n] = '\0';
@@ -97,10 +98,14 @@ static char *read_at(int dir, const char *name, uid_t owner)
     return buf;
 }
 
-/* write name in dir atomically: a new temporary file, then rename */
-static int write_at(int dir, const char *name, const char *text, uid_t uid, gid_t gid)
+static char *read_at(int dir, const char *name, uid_t owner)
 {
-    char tmp[96], rnd[17];
+    return acred_file_read_at(dir, name, owner, MAX_FILE);
+}
+
+int acred_file_write_at(int dir, const char *name, const char *text, uid_t uid, gid_t gid)
+{
+    char tmp[128], rnd[17];
     if (acred_random_hex(rnd, 8) != 0)
         return -1;
     snprintf(tmp, sizeof(tmp), ".%s.%s", name, rnd);
@@ -108,7 +113,7 @@ static int write_at(int dir, const char *name, const char *text, uid_t uid, gid_
     if (fd < 0)
         return -1;
     size_t len = strlen(text), done = 0;
-    int ok = geteuid() != 0 || fchown(fd, uid, gid) == 0;
+    int ok = fchmod(fd, 0600) == 0 && (geteuid() != 0 || fchown(fd, uid, gid) == 0);
     while (ok && done < len) {
         ssize_t n = write(fd, text + done, len - done);
         if (n <= 0 && errno != EINTR)
@@ -122,6 +127,11 @@ static int write_at(int dir, const char *name, const char *text, uid_t uid, gid_
         return 0;
     unlinkat(dir, tmp, 0);
     return -1;
+}
+
+static int write_at(int dir, const char *name, const char *text, uid_t uid, gid_t gid)
+{
+    return acred_file_write_at(dir, name, text, uid, gid);
 }
 
 /* ---- entries as JSON ------------------------------------------------------------------ */

@@ -40,6 +40,14 @@ struct acred_cache_entry {
     char *conf;          /* the configuration the login used */
 };
 
+/* the safe files of the caches (CONTRACT.md "Files at run time"), used by idpcache.c too:
+ * a regular file in dir, not a link, owned by owner, private (no group or other bits), shorter
+ * than max: its text (NUL-terminated, malloc'd), or NULL */
+char *acred_file_read_at(int dir, const char *name, uid_t owner, size_t max);
+/* write name in dir atomically: a new temporary file (O_EXCL, O_NOFOLLOW, 0600, owned by
+ * uid:gid when root) renamed over it; the caller holds the directory's lock. 0 or -1 */
+int acred_file_write_at(int dir, const char *name, const char *text, uid_t uid, gid_t gid);
+
 /* root's entry for uid, valid or not: 0, or -1 when there is none or it is unsafe or broken */
 int acred_cache_read(uid_t uid, struct acred_cache_entry *e);
 

@@ -1,5 +1,6 @@
 #include "acred_build.h"
 #include "idpcache.h"
+#include "cache.h"
 #include "json.h"
 #include "proto.h"
 #include "secret.h"
@@ -70,52 +71,14 @@ static void entry_name(const struct acred_idp_key *k, char *out, size_t n)
 /* the text of name when it is root's regular 0600 file, or NULL */
 static char *read_file_at(int dir, const char *name)
 {
-    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-    struct stat st;
-    char *buf = NULL;
-    if (fd < 0)
-        return NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
-        (st.st_mode & 07777) == 0600 && st.st_size > 0 && st.st_size < ACRED_IDP_CACHE_MAX &&
-        (buf = malloc((size_t)st.st_size + 1)) != NULL) {
-        ssize_t n = read(fd, buf, (size_t)st.st_size);
-        if (n != st.st_size) {
-            free(buf);
-            buf = NULL;
-        } else {
-            buf[n] = '\0';
-        }
-    }
-    close(fd);
-    return buf;
+    return acred_file_read_at(dir, name, 0, ACRED_IDP_CACHE_MAX);
 }
 
-/* write name atomically (a new 0600 file, then rename), under an exclusive lock of dir */
 static int write_file_at(int dir, const char *name, const char *text)
 {
-    char tmp[128], rnd[17];
-    int rc = -1;
-    if (acred_random_hex(rnd, 8) != 0 || flock(dir, LOCK_EX) != 0)
+    if (flock(dir, LOCK_EX) != 0)
         return -1;
-    snprintf(tmp, sizeof(tmp), ".%s.%s", name, rnd);
-    int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        size_t len = strlen(text), done = 0;
-        int ok = fchmod(fd, 0600) == 0;
-        while (ok && done < len) {
-            ssize_t n = write(fd, text + done, len - done);
-            if (n < 0 && errno != EINTR)
-                ok = 0;
-            else if (n > 0)
-                done += (size_t)n;
-        }
-        if (close(fd) != 0)
-            ok = 0;
-        if (ok && renameat(dir, tmp, dir, name) == 0)
-            rc = 0;
-        else
-            unlinkat(dir, tmp, 0);
-    }
+    int rc = acred_file_write_at(dir, name, text, 0, 0);
     flock(dir, LOCK_UN);
     return rc;
 }

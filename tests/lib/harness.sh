@@ -7,7 +7,7 @@
 #                                  $T (root-owned, as the module demands; with ACRED_INSTALLED=1
 #                                  the ones installed on this machine instead), the mock IdP with its
 #                                  own CA, and $T/pam_acred.conf pointing at it.
-# Everything lives under T=/run/acred-test.XXXXXX and goes when the script exits.
+# Everything lives under T=/var/lib/acred-test.XXXXXX and goes when the script exits.
 : "${top_srcdir:?}" "${top_builddir:?}"
 . "$top_srcdir/tests/lib/tap.sh"
 
