@@ -142,8 +142,13 @@ enum acred_reason acred_idaas_obtain(struct acred_http *h, const char *token,
         acred_idaas_parse_error(r.body, r.len, e);
         reason = r.status >= 500 ? ACRED_R_IDP_UNAVAILABLE
                  : r.status >= 400 ? ACRED_R_IDP_DENIED : ACRED_R_IDP_BAD_RESPONSE;
-        snprintf(msg, msglen, "IDaaS refused the credentials (HTTP %ld%s%s%s%s)", r.status,
-                 e->code[0] ? ", " : "", e->code, e->message[0] ? ": " : "", e->message);
+        if (r.status >= 300 && r.status < 400)
+            snprintf(msg, msglen, "IDaaS answered with a redirect (HTTP %ld), which this host "
+                                  "never follows", r.status);
+        else
+            snprintf(msg, msglen, "IDaaS %s the credentials (HTTP %ld%s%s%s%s)",
+                     r.status >= 500 ? "could not issue" : "refused", r.status,
+                     e->code[0] ? ", " : "", e->code, e->message[0] ? ": " : "", e->message);
     }
     acred_http_resp_free(&r);
     return reason;

@@ -153,6 +153,14 @@ pam_login alice "$tok"
 check "obtainAccessCredential 401: idp_code and request_id in the audit line" \
   audit_has reason=idp_denied idp_code=invalid_token request_id=BAD-IDP-0001
 check "obtainAccessCredential 401: the person reads the IdP's error" out_has "ERROR IDaaS refused the credentials (HTTP 401, invalid_token"
+echo redirect-host > "$T/mode"; rm -rf /run/pam_acred/* 2>/dev/null
+pam_login alice "$tok"
+check "obtainAccessCredential redirect: the person reads that it is never followed" \
+  out_has_re "^ERROR IDaaS answered with a redirect (HTTP 30[0-9]), which this host never follows"
+echo 503 > "$T/mode"; rm -rf /run/pam_acred/* 2>/dev/null
+pam_login alice "$tok"
+check "obtainAccessCredential 503: the person reads that IDaaS could not issue them" \
+  out_has "ERROR IDaaS could not issue the credentials (HTTP 503"
 
 check "the table had $CASES logins" test "$CASES" -ge 100
 check "each of the $PAM_LOGINS authentications logged exactly one event=auth line" \
