@@ -8,7 +8,7 @@ PACKAGES=(
   libcmocka-dev libmicrohttpd-dev
   openssh-server openssh-client sudo util-linux expect jq openssl curl
   clang libclang-rt-14-dev valgrind cppcheck
-  scdoc man-db debhelper dpkg-dev lintian git
+  scdoc man-db debhelper dpkg-dev lintian git xxd
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
