@@ -98,11 +98,6 @@ char *acred_file_read_at(int dir, const char *name, uid_t owner, size_t max)
     return buf;
 }
 
-static char *read_at(int dir, const char *name, uid_t owner)
-{
-    return acred_file_read_at(dir, name, owner, MAX_FILE);
-}
-
 int acred_file_write_at(int dir, const char *name, const char *text, uid_t uid, gid_t gid)
 {
     char tmp[128], rnd[17];
@@ -127,11 +122,6 @@ int acred_file_write_at(int dir, const char *name, const char *text, uid_t uid, 
         return 0;
     unlinkat(dir, tmp, 0);
     return -1;
-}
-
-static int write_at(int dir, const char *name, const char *text, uid_t uid, gid_t gid)
-{
-    return acred_file_write_at(dir, name, text, uid, gid);
 }
 
 /* ---- entries as JSON ------------------------------------------------------------------ */
@@ -208,7 +198,7 @@ static int parse_entry(const char *text, struct acred_cache_entry *e)
 
 static int read_entry(int dir, const char *name, uid_t owner, struct acred_cache_entry *e)
 {
-    char *text = read_at(dir, name, owner);
+    char *text = acred_file_read_at(dir, name, owner, MAX_FILE);
     int rc = text ? parse_entry(text, e) : -1;
     acred_secret_free(text);
     return rc;
@@ -277,9 +267,9 @@ static int write_user_files(const struct passwd *pw, const struct acred_cache_en
         return -1;
     char *text = entry_json(e, 1);
     if (text != NULL && flock(dir, LOCK_EX) == 0) {
-        rc = write_at(dir, "credentials.json", text, pw->pw_uid, pw->pw_gid);
+        rc = acred_file_write_at(dir, "credentials.json", text, pw->pw_uid, pw->pw_gid);
         if (rc == 0 && cli != NULL)
-            rc = write_at(dir, "config.json", cli, pw->pw_uid, pw->pw_gid);
+            rc = acred_file_write_at(dir, "config.json", cli, pw->pw_uid, pw->pw_gid);
     }
     acred_secret_free(text);
     close(dir);
@@ -301,7 +291,7 @@ int acred_cache_write(const struct passwd *pw, const struct acred_cache_entry *e
     snprintf(name, sizeof(name), "%lu.json", (unsigned long)pw->pw_uid);
     char *text = entry_json(e, 0);
     if (text != NULL && flock(dir, LOCK_EX) == 0)
-        rc = write_at(dir, name, text, 0, 0);
+        rc = acred_file_write_at(dir, name, text, 0, 0);
     acred_secret_free(text);
     close(dir);
     char *cli = process ? cli_config(e, region, helper_path) : NULL;
@@ -371,9 +361,9 @@ static int update_sessions(uid_t uid, const char *drop, long drop_pid, const cha
         return -1;
     snprintf(name, sizeof(name), "%lu.sessions", (unsigned long)uid);
     if (flock(dir, LOCK_EX) == 0) {
-        char *old = read_at(dir, name, 0);
+        char *old = acred_file_read_at(dir, name, 0, MAX_FILE);
         char *text = edit_sessions(old, drop, drop_pid, add, add_pid, &count);
-        if (text != NULL && count > 0 && write_at(dir, name, text, 0, 0) != 0)
+        if (text != NULL && count > 0 && acred_file_write_at(dir, name, text, 0, 0) != 0)
             count = -1;
         if (text != NULL && count == 0)
             remove_user_files(uid, dir);
@@ -402,7 +392,7 @@ int acred_device_rate_take(long per_minute, time_t now)
     if (dir < 0)
         return 0; /* nowhere to count (not root): the IdP's own limits still apply */
     if (flock(dir, LOCK_EX) == 0) {
-        char *old = read_at(dir, "device-rate", 0), out[65536] = "";
+        char *old = acred_file_read_at(dir, "device-rate", 0, MAX_FILE), out[65536] = "";
         size_t len = 0;
         for (char *line = old ? strtok(old, "\n") : NULL; line; line = strtok(NULL, "\n")) {
             long long t = strtoll(line, NULL, 10);
@@ -415,7 +405,7 @@ int acred_device_rate_take(long per_minute, time_t now)
             rc = -1;
         else
             snprintf(out + len, sizeof(out) - len, "%lld\n", (long long)now);
-        write_at(dir, "device-rate", out, 0, 0);
+        acred_file_write_at(dir, "device-rate", out, 0, 0);
         free(old);
     }
     close(dir);

@@ -563,16 +563,20 @@ static time_t numdate_time(const struct numdate *nd)
 }
 
 /* t as "YYYY-MM-DD" and "HH:MM" (UTC), and whether it is on the UTC day of now */
-static int fmt_when(time_t t, time_t now, char (*date)[40], char (*hm)[24], int *same_day)
+/* t as a person reads it next to now: "10:00" today, "2026-11-22 10:00" another day; with at,
+ * "at 10:00" and "on 2026-11-22 at 10:00". -1 when t cannot be shown */
+static int when_phrase(time_t t, time_t now, int at, char *out, size_t n)
 {
     struct tm tt, tn;
 
     if (gmtime_r(&t, &tt) == NULL || gmtime_r(&now, &tn) == NULL || tt.tm_year > 9999 - 1900 ||
         tt.tm_year < -1900)
         return -1;
-    *same_day = tt.tm_year == tn.tm_year && tt.tm_yday == tn.tm_yday;
-    snprintf(*date, sizeof(*date), "%04d-%02d-%02d", tt.tm_year + 1900, tt.tm_mon + 1, tt.tm_mday);
-    snprintf(*hm, sizeof(*hm), "%02d:%02d", tt.tm_hour, tt.tm_min);
+    if (tt.tm_year == tn.tm_year && tt.tm_yday == tn.tm_yday)
+        snprintf(out, n, "%s%02d:%02d", at ? "at " : "", tt.tm_hour, tt.tm_min);
+    else
+        snprintf(out, n, "%s%04d-%02d-%02d %s%02d:%02d", at ? "on " : "", tt.tm_year + 1900,
+                 tt.tm_mon + 1, tt.tm_mday, at ? "at " : "", tt.tm_hour, tt.tm_min);
     return 0;
 }
 
@@ -638,22 +642,18 @@ static enum acred_reason check_times(json_object *claims, const struct acred_jwt
     long long now = (long long)policy->now;
     long long leeway = policy->leeway < 0 ? 0 : policy->leeway;
     struct numdate exp, nbf, iat;
-    int has_iat, same_day;
-    char date[40], hm[24], text[200];
+    int has_iat;
+    char when[48], text[200];
 
     if (get_numdate(claims, "exp", &exp) != 1) {
         say(msg, msglen, "Token has no valid expiry time (exp)");
         return ACRED_R_MALFORMED_TOKEN;
     }
     if (numdate_cmp(&exp, t_sub(now, leeway)) <= 0) {
-        if (fmt_when(numdate_time(&exp), policy->now, &date, &hm, &same_day) < 0)
+        if (when_phrase(numdate_time(&exp), policy->now, 1, when, sizeof(when)) < 0)
             say(msg, msglen, "Token expired; get a new one");
         else {
-            if (same_day)
-                snprintf(text, sizeof(text), "Token expired at %s UTC; get a new one", hm);
-            else
-                snprintf(text, sizeof(text), "Token expired on %s at %s UTC; get a new one",
-                         date, hm);
+            snprintf(text, sizeof(text), "Token expired %s UTC; get a new one", when);
             say(msg, msglen, text);
         }
         return ACRED_R_TOKEN_EXPIRED;
@@ -665,16 +665,11 @@ static enum acred_reason check_times(json_object *claims, const struct acred_jwt
         return ACRED_R_MALFORMED_TOKEN;
     case 1:
         if (numdate_cmp(&nbf, t_sub(now, -leeway)) > 0) {
-            if (fmt_when(numdate_time(&nbf), policy->now, &date, &hm, &same_day) < 0)
+            if (when_phrase(numdate_time(&nbf), policy->now, 0, when, sizeof(when)) < 0)
                 say(msg, msglen, "Token is not valid yet; check this host's clock");
             else {
-                if (same_day)
-                    snprintf(text, sizeof(text),
-                             "Token is not valid before %s UTC; check this host's clock", hm);
-                else
-                    snprintf(text, sizeof(text),
-                             "Token is not valid before %s %s UTC; check this host's clock",
-                             date, hm);
+                snprintf(text, sizeof(text),
+                         "Token is not valid before %s UTC; check this host's clock", when);
                 say(msg, msglen, text);
             }
             return ACRED_R_TOKEN_NOT_YET_VALID;
@@ -690,17 +685,11 @@ static enum acred_reason check_times(json_object *claims, const struct acred_jwt
         return ACRED_R_MALFORMED_TOKEN;
     }
     if (has_iat && numdate_cmp(&iat, t_sub(now, -leeway)) > 0) {
-        if (fmt_when(numdate_time(&iat), policy->now, &date, &hm, &same_day) < 0)
+        if (when_phrase(numdate_time(&iat), policy->now, 0, when, sizeof(when)) < 0)
             say(msg, msglen, "Token was issued in the future; check this host's clock");
         else {
-            if (same_day)
-                snprintf(text, sizeof(text),
-                         "Token was issued in the future (%s UTC); check this host's clock",
-                         hm);
-            else
-                snprintf(text, sizeof(text),
-                         "Token was issued in the future (%s %s UTC); check this host's clock",
-                         date, hm);
+            snprintf(text, sizeof(text),
+                     "Token was issued in the future (%s UTC); check this host's clock", when);
             say(msg, msglen, text);
         }
         return ACRED_R_TOKEN_NOT_YET_VALID;
